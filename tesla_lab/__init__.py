@@ -1,6 +1,21 @@
-"""TESLA Lab: tensor-network neural networks on PyTorch (placeholder; re-exports are added as modules land)."""
+"""TESLA Lab: tensor-network (tensor-train) neural networks on PyTorch, with a Keras-like API.
 
-from tesla_lab import errors, loss, optim, utils
+>>> import tesla_lab as tesla
+>>> model = tesla.TensorNetwork(input_dim=64, hidden_dim=32, output_dim=10, tt_rank=4)
+>>> model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])  # doctest: +ELLIPSIS
+TensorNetwork(...)
+"""
 
-__all__ = ["errors", "loss", "optim", "utils"]
+# `train` is the training package; it is also callable: tesla.train(model, X, y, optimizer, loss_fn, epochs)
+from tesla_lab import data, errors, loss, metrics, nn, optim, store, tn, train, utils
+from tesla_lab.errors import TeslaError
+from tesla_lab.nn import Sequential, TensorNetwork, TTLinear, build_model, compress
+from tesla_lab.store import Project
+from tesla_lab.train import Trainer, evaluate, predict
+
+__all__ = [
+    "data", "errors", "loss", "metrics", "nn", "optim", "store", "tn", "train", "utils", "Project",
+    "TeslaError", "Sequential", "TensorNetwork", "TTLinear", "build_model", "compress",
+    "Trainer", "evaluate", "predict",
+]
 __version__ = "0.1.0"

@@ -19,6 +19,8 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "CheckpointError",
+    "StoreError",
+    "NotFoundError",
 ]
 
 
@@ -48,3 +50,11 @@ class NotFittedError(TeslaError, RuntimeError):
 
 class CheckpointError(TeslaError, RuntimeError):
     """A checkpoint cannot be written or read back."""
+
+
+class StoreError(TeslaError, RuntimeError):
+    """The project store cannot be read or written (not a database, corrupted, locked too long, missing rows)."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A run, model version, dataset version or artifact that is not in the store; the message lists what is."""

@@ -62,6 +62,8 @@ e.g. tesla.data.fill_missing(df) or df.dropna()
             )
         if arr.dtype.kind == "b":
             arr = arr.astype(np.float32)
+        if not arr.flags.writeable:  # e.g. pandas 3 copy-on-write views: torch needs its own writable buffer
+            arr = arr.copy()
         tensor = torch.from_numpy(np.ascontiguousarray(arr))
     else:
         tensor = arr

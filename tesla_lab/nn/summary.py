@@ -1,0 +1,143 @@
+"""Model summaries: per-layer output shape, stored parameters and tensor-train / sparse compression.
+
+>>> import torch
+>>> s = summarize(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()), input_shape=(4,))
+>>> s.total_params, s.rows[0].output_shape
+(15, (3,))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn.parameter import UninitializedParameter
+
+__all__ = ["LayerSummary", "ModelSummary", "summarize", "count_params"]
+
+
+def count_params(module: nn.Module) -> tuple[int, int]:
+    """Return ``(stored, dense_equivalent)`` parameter counts of ``module``.
+
+    Stored counts what the layer really keeps (TT cores; only non-zeros of a pruned layer); dense-equivalent counts
+    what the same layer would hold as plain dense weights. Lazy, not yet built parameters count as 0.
+
+    >>> count_params(torch.nn.Linear(10, 10))
+    (110, 110)
+    """
+    if hasattr(module, "num_params") and hasattr(module, "dense_params"):  # TTLinear
+        return int(module.num_params), int(module.dense_params)
+    if hasattr(module, "num_params") and hasattr(module, "nnz"):  # SparseLinear: non-zeros only
+        dense = sum(p.numel() for p in module.parameters() if not isinstance(p, UninitializedParameter))
+        return int(module.num_params), int(dense)
+    stored = dense = 0
+    for p in module.parameters(recurse=False):
+        if not isinstance(p, UninitializedParameter):
+            stored += p.numel()
+            dense += p.numel()
+    for child in module.children():
+        s, d = count_params(child)
+        stored += s
+        dense += d
+    return stored, dense
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerSummary:
+    """One row of a :class:`ModelSummary`."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...] | None
+    params: int
+    dense_params: int
+
+    @property
+    def compression(self) -> float:
+        return self.dense_params / self.params if self.params else 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSummary:
+    """Per-layer table plus totals; ``str(summary)`` is a readable table."""
+
+    rows: tuple[LayerSummary, ...]
+    input_shape: tuple[int, ...] | None
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def dense_params(self) -> int:
+        return sum(r.dense_params for r in self.rows)
+
+    @property
+    def compression_ratio(self) -> float:
+        return self.dense_params / self.total_params if self.total_params else 1.0
+
+    @property
+    def memory_bytes(self) -> int:
+        """Parameter memory at float32."""
+        return 4 * self.total_params
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "layers": [dataclasses.asdict(r) | {"compression": r.compression} for r in self.rows],
+            "input_shape": self.input_shape, "total_params": self.total_params, "dense_params": self.dense_params,
+            "compression_ratio": self.compression_ratio, "memory_bytes": self.memory_bytes,
+        }
+
+    def __str__(self) -> str:
+        head = ("Layer", "Type", "Output shape", "Params", "Dense-equiv.", "Compression")
+        body = [
+            (r.name, r.kind, "?" if r.output_shape is None else str(("N", *r.output_shape)).replace("'", ""),
+             f"{r.params:,}", f"{r.dense_params:,}", f"{r.compression:.1f}x")
+            for r in self.rows
+        ]
+        widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
+        fmt = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        lines = [fmt.format(*head), rule, *(fmt.format(*row) for row in body), rule]
+        lines.append(f"Total params: {self.total_params:,} (dense equivalent {self.dense_params:,}, "
+                     f"compression {self.compression_ratio:.1f}x, {self.memory_bytes / 2**20:.2f} MiB at fp32)")
+        if any(r.output_shape is None for r in self.rows):
+            lines.append("Output shapes unknown: pass input_shape (or Flatten(input_shape=...)) to see them.")
+        return "\n".join(lines)
+
+
+def summarize(model: nn.Module, input_shape: Sequence[int] | None = None) -> ModelSummary:
+    """Summarize the top-level children of ``model``; with ``input_shape`` (one sample, no batch dimension) a dry
+    run on zeros records each layer's output shape (and builds lazy layers)."""
+    children = list(model.named_children()) or [(type(model).__name__, model)]
+    shapes: dict[str, tuple[int, ...]] = {}
+    if input_shape is not None:
+        hooks = [
+            child.register_forward_hook(
+                lambda _m, _i, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:]))
+                if isinstance(out, torch.Tensor) else None
+            )
+            for name, child in children
+        ]
+        param = next((p for p in model.parameters() if not isinstance(p, UninitializedParameter)), None)
+        device = param.device if param is not None else torch.device("cpu")
+        was_training = model.training
+        try:
+            model.eval()
+            with torch.no_grad():
+                model(torch.zeros(2, *input_shape, device=device))
+        finally:
+            model.train(was_training)
+            for h in hooks:
+                h.remove()
+    rows = []
+    for name, child in children:
+        stored, dense = count_params(child)
+        kind = type(child).__name__
+        inner = getattr(child, "module", None)  # wrappers: show what they wrap
+        if isinstance(inner, nn.Module):
+            kind = f"{kind}({type(inner).__name__})"
+        rows.append(LayerSummary(name, kind, shapes.get(name), stored, dense))
+    return ModelSummary(tuple(rows), tuple(input_shape) if input_shape is not None else None)

@@ -1,0 +1,255 @@
+"""``TTLinear``: a drop-in ``nn.Linear`` whose weight is a tensor train (TT-matrix).
+
+The weight ``W`` (out_features x in_features, as in ``nn.Linear``) is held as cores ``G_k`` of shape
+``(r_{k-1}, m_k, n_k, r_k)`` with ``prod(m_k) = out_features`` and ``prod(n_k) = in_features``
+(see :mod:`tesla_lab.tn.tt_matrix`). A forward pass either contracts the input with the cores one by one
+(``'factorized'``) or rebuilds ``W`` and runs one GEMM (``'dense'``); ``path='auto'`` picks the cheaper by FLOP count
+for each batch size and remembers the choice.
+
+Initialisation is variance preserving: the cores are drawn so that the *rebuilt* ``W`` has the standard deviation of
+a freshly initialised ``nn.Linear`` (``1 / sqrt(3 * in_features)``), i.e. per-core std
+``(sigma / sqrt(prod(internal ranks))) ** (1 / d)``.
+
+>>> import torch
+>>> layer = TTLinear(784, 256, rank=8)
+>>> layer
+TTLinear(in_features=784, out_features=256, in_shape=(14, 7, 8), out_shape=(8, 4, 8), ranks=(1, 8, 8, 1), \
+bias=True, params=3,456 (58.1x fewer))
+>>> layer(torch.randn(32, 784)).shape
+torch.Size([32, 256])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from tesla_lab.errors import ConfigError, ShapeError
+from tesla_lab.tn.contract import PATHS, choose_path, tt_linear, tt_matrix_full
+from tesla_lab.tn.factorize import resolve_shapes
+from tesla_lab.tn.tt_matrix import TTMatrix
+
+__all__ = ["TTLinear"]
+
+log = logging.getLogger(__name__)
+
+
+def _resolve_ranks(rank: int | Sequence[int], in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
+    """Internal ranks r_1..r_{d-1}, each clamped to the largest useful value at its cut."""
+    d = len(in_shape)
+    if isinstance(rank, Sequence) and not isinstance(rank, str):
+        ranks = list(rank)
+        if len(ranks) != d - 1:
+            raise ConfigError(
+                f"rank as a list needs one entry per cut between cores, i.e. d - 1 = {d - 1} for in_shape "
+                f"{in_shape}; got {len(ranks)}: {ranks!r}. Or pass one int for all cuts, e.g. rank=8"
+            )
+    else:
+        ranks = [rank] * (d - 1)
+    for r in ranks:
+        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+            raise ConfigError(f"TT rank must be an integer >= 1; got rank={rank!r}. Typical values: 4 to 16")
+    sizes = [m * n for m, n in zip(out_shape, in_shape)]
+    # A rank above min(left, right) size of its cut adds parameters but cannot add expressiveness.
+    return [min(r, math.prod(sizes[: k + 1]), math.prod(sizes[k + 1 :])) for k, r in enumerate(ranks)]
+
+
+class TTLinear(nn.Module):
+    """Linear layer ``y = x @ W.T + b`` with ``W`` (out_features x in_features) stored as a tensor train.
+
+    Args:
+        in_features, out_features: sizes as in ``nn.Linear``.
+        rank: TT rank for every cut between cores, or a list of ``d - 1`` ranks; each is clamped to the largest
+            useful value at its cut.
+        in_shape, out_shape: modes with ``prod(in_shape) == in_features`` (likewise out), same length ``d``; a
+            missing one is factorized automatically (:func:`~tesla_lab.tn.factorize.resolve_shapes`). Sizes that
+            cannot be split (a prime) raise :class:`~tesla_lab.errors.FactorizationError`: pad them or pass shapes.
+        bias: learn an additive bias.
+        path: ``'auto'`` (cheaper by FLOP count per batch size), ``'factorized'`` or ``'dense'``; settable later.
+
+    >>> TTLinear(64, 64, rank=0)
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: TT rank must be an integer >= 1; got rank=0. Typical values: 4 to 16
+    >>> TTLinear(64, 64)(torch.zeros(2, 63))
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ShapeError: TTLinear expected input with last dimension in_features=64; got shape (2, 63)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        rank: int | Sequence[int] = 8,
+        in_shape: Sequence[int] | None = None,
+        out_shape: Sequence[int] | None = None,
+        bias: bool = True,
+        *,
+        path: str = "auto",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.out_shape, self.in_shape = resolve_shapes(out_features, in_features, out_shape, in_shape)
+        internal = _resolve_ranks(rank, self.in_shape, self.out_shape)
+        ranks = [1, *internal, 1]
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        self.cores = nn.ParameterList(
+            nn.Parameter(torch.empty(ranks[k], m, n, ranks[k + 1], **factory))
+            for k, (m, n) in enumerate(zip(self.out_shape, self.in_shape))
+        )
+        if bias:
+            self.bias: nn.Parameter | None = nn.Parameter(torch.empty(out_features, **factory))
+        else:
+            self.register_parameter("bias", None)
+        self.path = path
+        self._weight_cache: tuple[tuple[Any, ...], torch.Tensor] | None = None
+        self.reset_parameters()
+
+    # ------------------------------------------------------------------ parameters and properties
+    def reset_parameters(self) -> None:
+        """Draw cores so the rebuilt ``W`` has ``nn.Linear``'s std ``1/sqrt(3 in_features)``; bias as nn.Linear."""
+        sigma = 1.0 / math.sqrt(3 * self.in_features)  # std of U(-1/sqrt(in), 1/sqrt(in)), nn.Linear's default
+        d = len(self.cores)
+        # W entry = sum over prod(internal ranks) paths of a product of d core entries: var = R * s^(2d).
+        core_std = (sigma / math.sqrt(math.prod(self.ranks[1:-1]))) ** (1.0 / d)
+        with torch.no_grad():
+            for core in self.cores:
+                core.normal_(0.0, core_std)
+            if self.bias is not None:
+                bound = 1.0 / math.sqrt(self.in_features)
+                self.bias.uniform_(-bound, bound)
+
+    @property
+    def path(self) -> str:
+        """Contraction path: ``'auto'``, ``'factorized'`` or ``'dense'``."""
+        return self._path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        if value not in PATHS:
+            raise ConfigError(f"unknown TTLinear path {value!r}; choose one of: {', '.join(PATHS)}")
+        self._path = value
+        self._path_by_batch: dict[int, str] = {}
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        """TT ranks ``(1, r_1, ..., r_{d-1}, 1)``."""
+        return (1, *[int(c.shape[-1]) for c in self.cores])
+
+    @property
+    def num_params(self) -> int:
+        """Parameters stored: cores plus bias."""
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def dense_params(self) -> int:
+        """Parameters of the equivalent ``nn.Linear`` (weight plus bias)."""
+        return self.in_features * self.out_features + (self.out_features if self.bias is not None else 0)
+
+    @property
+    def compression_ratio(self) -> float:
+        """``dense_params / num_params`` (> 1 means smaller than ``nn.Linear``)."""
+        return self.dense_params / self.num_params
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The rebuilt dense ``W`` (out_features, in_features); differentiable with respect to the cores.
+
+        Without autograd (``torch.no_grad()``, inference) the rebuilt matrix is cached until a core changes.
+        """
+        if torch.is_grad_enabled() and any([c.requires_grad for c in self.cores]):
+            return tt_matrix_full(list(self.cores))
+        if torch.compiler.is_compiling():
+            return tt_matrix_full(list(self.cores))
+        key = tuple((c._version, c.data_ptr(), c.dtype, c.device) for c in self.cores)
+        if self._weight_cache is None or self._weight_cache[0] != key:
+            self._weight_cache = (key, tt_matrix_full(list(self.cores)).detach())
+        return self._weight_cache[1]
+
+    def to_tt_matrix(self) -> TTMatrix:
+        """The weight as a :class:`~tesla_lab.tn.tt_matrix.TTMatrix` (cores detached)."""
+        return TTMatrix([c.detach() for c in self.cores])
+
+    # ------------------------------------------------------------------ forward
+    def _choose(self, batch: int) -> str:
+        if self._path != "auto":
+            return self._path
+        path = self._path_by_batch.get(batch)
+        if path is None:
+            path = choose_path(self.out_shape, self.in_shape, self.ranks, batch)
+            self._path_by_batch[batch] = path
+            if not torch.compiler.is_compiling():  # a logging call would break a torch.compile graph
+                log.debug("TTLinear %dx%d: batch %d -> %s path", self.out_features, self.in_features, batch, path)
+        return path
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ShapeError(
+                f"TTLinear expected input with last dimension in_features={self.in_features}; got shape "
+                f"{tuple(x.shape)}"
+            )
+        path = self._choose(x.numel() // self.in_features)  # batch = all leading dims merged
+        weight = self.weight if path == "dense" else None  # the cached W when autograd is off
+        return tt_linear(x, list(self.cores), self.bias, path=path, weight=weight)  # type: ignore[arg-type]
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, in_shape={self.in_shape}, "
+            f"out_shape={self.out_shape}, ranks={self.ranks}, bias={self.bias is not None}, "
+            f"params={self.num_params:,} ({self.compression_ratio:.1f}x fewer)"
+            + (f", path={self._path!r}" if self._path != "auto" else "")
+        )
+
+    def __repr__(self) -> str:  # one line like nn.Linear, without listing the cores' ParameterList
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    # ------------------------------------------------------------------ conversion
+    @classmethod
+    def from_linear(
+        cls,
+        linear: nn.Linear,
+        rank: int | Sequence[int] | None = None,
+        tol: float | None = None,
+        in_shape: Sequence[int] | None = None,
+        out_shape: Sequence[int] | None = None,
+    ) -> TTLinear:
+        """Compress a trained ``nn.Linear`` by TT-SVD of its weight (bias copied as is).
+
+        ``rank`` caps the TT ranks, ``tol`` bounds the relative Frobenius error of ``W``; with neither the
+        decomposition is exact (same outputs, usually *more* parameters). Same device and dtype as ``linear``.
+
+        >>> import torch
+        >>> lin = torch.nn.Linear(64, 32)
+        >>> tt = TTLinear.from_linear(lin)
+        >>> x = torch.randn(5, 64)
+        >>> bool(torch.allclose(tt(x), lin(x), atol=1e-5))
+        True
+        >>> TTLinear.from_linear(lin, rank=2).ranks
+        (1, 2, 1)
+        """
+        if not isinstance(linear, nn.Linear):
+            raise ConfigError(f"from_linear needs a torch.nn.Linear; got {type(linear).__name__}")
+        weight = linear.weight.detach()
+        tt = TTMatrix.from_matrix(weight, out_shape, in_shape, max_rank=rank, tol=tol)
+        layer = cls(
+            linear.in_features, linear.out_features, rank=list(tt.ranks[1:-1]), in_shape=tt.in_shape,
+            out_shape=tt.out_shape, bias=linear.bias is not None, device=weight.device, dtype=weight.dtype,
+        )
+        with torch.no_grad():
+            for core, value in zip(layer.cores, tt.cores):
+                core.copy_(value)
+            if linear.bias is not None:
+                layer.bias.copy_(linear.bias)  # type: ignore[union-attr]
+        return layer

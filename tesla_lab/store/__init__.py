@@ -1,0 +1,38 @@
+"""The embedded experiment store: one SQLite file per project with runs, metrics, artifacts, dataset versions and a
+model registry, plus the trainer callback that fills it.
+
+>>> import tempfile
+>>> from tesla_lab.store import Project
+>>> project = Project.init(tempfile.mkdtemp(), name="demo")
+>>> with project.start_run(name="try-1") as run:
+...     run.log_metric("loss", 0.25, step=0)
+>>> project.runs()[["name", "status", "loss"]]
+    name    status  loss
+0  try-1  finished  0.25
+"""
+
+from tesla_lab.store.artifacts import ArtifactStore
+from tesla_lab.store.callback import StoreCallback
+from tesla_lab.store.datasets import DatasetDiff, DatasetStore, DatasetVersion
+from tesla_lab.store.db import Database, NotFoundError, StoreError
+from tesla_lab.store.project import Project
+from tesla_lab.store.registry import MODEL_STAGES, ModelRegistry, ModelVersion
+from tesla_lab.store.runs import FINAL_STATUSES, RUN_STATUSES, Run
+
+__all__ = [
+    "Project",
+    "Run",
+    "StoreCallback",
+    "ModelRegistry",
+    "ModelVersion",
+    "DatasetStore",
+    "DatasetVersion",
+    "DatasetDiff",
+    "ArtifactStore",
+    "Database",
+    "StoreError",
+    "NotFoundError",
+    "RUN_STATUSES",
+    "FINAL_STATUSES",
+    "MODEL_STAGES",
+]

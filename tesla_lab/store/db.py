@@ -1,0 +1,448 @@
+"""The project's SQLite database: connections, versioned schema with forward migrations, write transactions.
+
+One file per project (``<project>/.tesla/store.db``) in WAL mode, so readers (the UI polling live curves) never
+block the writer (the training process) and a crashed writer never leaves a half-written transaction behind.
+
+* **Connections** are per thread *and* per process: a connection inherited through ``fork`` is never used (nor
+  closed, which could disturb the parent's locks); the child opens its own.
+* **Writes** go through :meth:`Database.transaction`, which starts with ``BEGIN IMMEDIATE`` (the write lock is
+  taken up front, so a transaction never fails half-way on a lock) and retries a locked database with bounded,
+  jittered exponential backoff on top of SQLite's own ``busy_timeout``.
+* **Schema** is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` ``[i]`` brings version ``i`` to
+  ``i + 1`` inside one transaction, so a failed migration leaves the file as it was.
+* A file that is not a SQLite database, or is corrupted, raises :class:`StoreError` naming the file and how to
+  recover; nothing is written to it.
+
+>>> import os, tempfile
+>>> db = Database(os.path.join(tempfile.mkdtemp(), "store.db"))
+>>> db.schema_version == SCHEMA_VERSION, db.journal_mode
+(True, 'wal')
+>>> with db.transaction() as conn:
+...     _ = conn.execute("INSERT INTO meta(key, value) VALUES ('greeting', 'hello')")
+>>> db.query_one("SELECT value FROM meta WHERE key = ?", ("greeting",))["value"]
+'hello'
+>>> db.integrity_check()
+'ok'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+
+__all__ = ["StoreError", "NotFoundError", "Database", "MIGRATIONS", "SCHEMA_VERSION"]
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------------- schema
+# Timestamps are Unix seconds (REAL, UTC); JSON columns hold text. NaN metric values are stored as NULL (SQLite
+# turns a NaN REAL into NULL) and read back as NaN.
+_V1: tuple[str, ...] = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "INSERT INTO meta(key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    """CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'stopped')),
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        duration REAL,
+        device TEXT,
+        author TEXT,
+        git_commit TEXT,
+        config TEXT NOT NULL DEFAULT '{}',
+        dataset_name TEXT,
+        dataset_version INTEGER,
+        parent_run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        pid INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    )""",
+    "CREATE INDEX runs_by_created ON runs(created)",
+    "CREATE INDEX runs_by_status ON runs(status)",
+    """CREATE TABLE params (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE metrics (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        value REAL,
+        timestamp REAL NOT NULL,
+        PRIMARY KEY (run_id, key, step)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE artifacts (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (run_id, name)
+    )""",
+    "CREATE INDEX artifacts_by_sha ON artifacts(sha256)",
+    """CREATE TABLE models (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        sha256 TEXT NOT NULL,
+        stage TEXT NOT NULL DEFAULT 'none' CHECK (stage IN ('none', 'staging', 'production', 'archived')),
+        created REAL NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        metadata TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (name, version)
+    )""",
+    # at most one production version per model name, enforced by the database itself
+    "CREATE UNIQUE INDEX models_one_production ON models(name) WHERE stage = 'production'",
+    """CREATE TABLE dataset_versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        n_rows INTEGER NOT NULL,
+        n_cols INTEGER NOT NULL,
+        schema TEXT NOT NULL,
+        created REAL NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        source TEXT,
+        PRIMARY KEY (name, version)
+    )""",
+    """CREATE TABLE dataset_heads (
+        name TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        updated REAL NOT NULL,
+        FOREIGN KEY (name, version) REFERENCES dataset_versions(name, version)
+    )""",
+)
+
+#: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+#: The schema version this code writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_HEADER = b"SQLite format 3\x00"
+_CORRUPT = ("not a database", "malformed", "corrupt", "encrypted", "disk i/o error")
+_ABANDONED: list[sqlite3.Connection] = []  # connections inherited through fork: kept alive, never used or closed
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _CORRUPT)
+
+
+class Database:
+    """One SQLite store file: per-thread/per-process connections, migrations on open, write transactions.
+
+    Args:
+        path: the database file (created, with its parent folder, when missing and ``create=True``).
+        create: create a missing file; with ``False`` a missing file raises :class:`StoreError`.
+        timeout: seconds a write waits in total for another writer before :class:`StoreError` is raised.
+        busy_timeout: seconds SQLite itself waits on a lock per attempt (``PRAGMA busy_timeout``).
+        synchronous: ``'NORMAL'`` (default; in WAL mode a crashed *process* loses nothing committed, a power cut
+            may lose the last transactions) or ``'FULL'`` (also survives power loss, one fsync per commit).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "store.db")
+    >>> Database(path, create=False)
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.StoreError: no store database at ...store.db; ...
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        timeout: float = 30.0,
+        busy_timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+        migrations: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        if str(synchronous).upper() not in ("NORMAL", "FULL"):
+            raise ConfigError(f"synchronous must be 'NORMAL' or 'FULL'; got {synchronous!r}")
+        if not timeout > 0 or not busy_timeout >= 0:
+            raise ConfigError(f"timeout must be > 0 and busy_timeout >= 0 seconds; got {timeout!r}, {busy_timeout!r}")
+        self.path = Path(path)
+        self.timeout = float(timeout)
+        self.busy_timeout = float(busy_timeout)
+        self.synchronous = str(synchronous).upper()
+        self._migrations = tuple(tuple(m) for m in (MIGRATIONS if migrations is None else migrations))
+        self._local = threading.local()
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no store database at {self.path}; open the project with Project(path) (which "
+                                 "creates it) or pass create=True")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_file()
+        self._migrate()
+
+    # ------------------------------------------------------------------------------------------- errors
+    def _corrupt_error(self, detail: str) -> StoreError:
+        return StoreError(
+            f"{self.path} is not a readable TESLA store ({detail}); nothing was written to it. To recover, restore "
+            f"it from a backup, or move it aside (e.g. `mv {self.path} {self.path}.broken`, together with any "
+            f"{self.path.name}-wal and {self.path.name}-shm files next to it) so that a new, empty store is created "
+            f"next time; the other files in {self.path.parent} (artifacts, datasets) are not affected"
+        )
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        if _is_corrupt(exc):
+            return self._corrupt_error(str(exc))
+        if _is_locked(exc):
+            return StoreError(
+                f"{self.path} stayed locked by another writer for more than {self.timeout:g} s ({exc}); a "
+                "long transaction in another process holds it: wait and retry, or open with a larger timeout="
+            )
+        return StoreError(f"SQLite error on {self.path}: {exc}")
+
+    def _check_file(self) -> None:
+        """Refuse a file that is not a SQLite database before SQLite touches it (so nothing is overwritten)."""
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory, not a SQLite database file; move it aside and reopen")
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            head = fh.read(100)
+        if head and (len(head) < 100 or not head.startswith(_HEADER)):
+            raise self._corrupt_error("not a SQLite database: the file does not start with the SQLite header")
+
+    # --------------------------------------------------------------------------------------- connections
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            mode = self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            if str(mode).lower() != "wal":
+                logger.warning("%s: journal_mode is %s, not wal (a network file system?)", self.path, mode)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # parses the schema: finds corruption
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error(exc) from exc
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection in this process (opened on first use).
+
+        >>> import os, tempfile
+        >>> db = Database(os.path.join(tempfile.mkdtemp(), "s.db"))
+        >>> db.connection() is db.connection()
+        True
+        """
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        if conn is not None:
+            # inherited through fork: SQLite forbids using it in the child, and closing it could release locks
+            # the parent still counts on, so it is parked, not closed
+            _ABANDONED.append(conn)
+        conn = self._connect()
+        local.conn, local.pid, local.depth = conn, os.getpid(), 0
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' connections close when their threads end)."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            conn.close()
+        local.conn = None
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # picklable for multiprocessing: the receiving process opens its own connections
+        state = self.__dict__.copy()
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------------------------ reading / writing
+    def _retry(self, fn: Any) -> Any:
+        """Call ``fn`` until it does not fail with 'database is locked', with bounded jittered backoff."""
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay * (0.5 + random.random()))  # jitter: two waiting writers do not retry in lockstep
+                delay = min(delay * 2.0, 0.25)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query and return all rows (``sqlite3.Row``: index by column name).
+
+        >>> import os, tempfile
+        >>> db = Database(os.path.join(tempfile.mkdtemp(), "s.db"))
+        >>> [r["key"] for r in db.query("SELECT key FROM meta")]
+        ['created']
+        """
+        try:
+            return self._retry(lambda: self.connection().execute(sql, tuple(params)).fetchall())
+        except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not (_is_locked(exc) or _is_corrupt(exc)):
+                raise  # a programming error (bad SQL): let it surface as is
+            raise self._error(exc) from exc
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """The first row of a read query, or ``None``."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception).
+
+        Nested use on the same thread becomes a SAVEPOINT, so helpers that write can be combined into one
+        atomic unit. Only taking the lock is retried, never the body.
+
+        >>> import os, tempfile
+        >>> db = Database(os.path.join(tempfile.mkdtemp(), "s.db"))
+        >>> try:
+        ...     with db.transaction() as conn:
+        ...         _ = conn.execute("INSERT INTO meta VALUES ('a', '1')")
+        ...         raise KeyError("boom")
+        ... except KeyError:
+        ...     pass
+        >>> db.query_one("SELECT * FROM meta WHERE key = 'a'") is None  # rolled back
+        True
+        """
+        conn = self.connection()
+        local = self._local
+        if local.depth > 0:
+            name = f"tesla_sp{local.depth}"
+            conn.execute(f"SAVEPOINT {name}")
+            local.depth += 1
+            try:
+                yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
+            finally:
+                local.depth -= 1
+            return
+        try:
+            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        local.depth = 1
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError) and (_is_corrupt(exc) or _is_locked(exc)):
+                raise self._error(exc) from exc
+            raise
+        finally:
+            local.depth = 0
+
+    # --------------------------------------------------------------------------------------- migrations
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (``PRAGMA user_version``)."""
+        return int(self.query_one("PRAGMA user_version")[0])  # type: ignore[index]
+
+    @property
+    def journal_mode(self) -> str:
+        """``'wal'`` on a local file system."""
+        return str(self.query_one("PRAGMA journal_mode")[0])  # type: ignore[index]
+
+    def _migrate(self) -> None:
+        latest = len(self._migrations)
+        current = self.schema_version
+        if current == latest:
+            return
+        if current > latest:
+            raise self._newer_error(current, latest)
+        with self.transaction() as conn:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have migrated
+            if current > latest:
+                raise self._newer_error(current, latest)
+            for version in range(current, latest):
+                try:
+                    for statement in self._migrations[version]:
+                        conn.execute(statement)
+                except sqlite3.Error as exc:
+                    if _is_corrupt(exc) or _is_locked(exc):
+                        raise
+                    # the transaction rolls back every step: the file stays at its old version
+                    raise StoreError(f"migrating {self.path} from schema version {version} to {version + 1} failed "
+                                     f"({exc}); the file was left unchanged at version {current}") from exc
+                logger.info("%s: schema migrated to version %d", self.path, version + 1)
+            conn.execute(f"PRAGMA user_version = {latest}")
+
+    def _newer_error(self, current: int, latest: int) -> StoreError:
+        return StoreError(
+            f"{self.path} has schema version {current}, newer than the {latest} this TESLA Lab knows; it was written "
+            "by a newer release: upgrade tesla-lab (pip install -U tesla-lab) to open it"
+        )
+
+    # ------------------------------------------------------------------------------------------ upkeep
+    def integrity_check(self) -> str:
+        """``'ok'``, or SQLite's list of problems (``PRAGMA integrity_check``), one per line."""
+        return "\n".join(str(row[0]) for row in self.query("PRAGMA integrity_check"))
+
+    def backup(self, dest: str | os.PathLike[str]) -> Path:
+        """Copy the database, consistently, to a new file ``dest`` (online backup; writers may keep going).
+
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> Database(os.path.join(d, "s.db")).backup(os.path.join(d, "copy.db")).name
+        'copy.db'
+        """
+        dest = Path(dest)
+        if dest.exists():
+            raise StoreError(f"backup target {dest} already exists; choose a new file name (nothing was overwritten)")
+        target = sqlite3.connect(str(dest))
+        try:
+            self.connection().backup(target)
+        except sqlite3.Error as exc:
+            target.close()
+            dest.unlink(missing_ok=True)
+            raise self._error(exc) from exc
+        target.close()
+        return dest
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r})"

@@ -1,0 +1,29 @@
+"""Tensor-network math on plain torch tensors: TT-SVD, TT-matrices, factorization of dimensions, contraction.
+
+>>> import torch, tesla_lab.tn as tn
+>>> tn.tt_svd(torch.ones(2, 3, 4)).ranks
+(1, 1, 1, 1)
+"""
+
+from tesla_lab.tn.contract import choose_path, dense_flops, factorized_flops, tt_contract, tt_linear, tt_matrix_full
+from tesla_lab.tn.decompose import TTSVD, TensorTrain, tt_svd
+from tesla_lab.tn.factorize import check_shape, factorize, factorize_pair, prime_factors, resolve_shapes
+from tesla_lab.tn.tt_matrix import TTMatrix
+
+__all__ = [
+    "tt_svd",
+    "TensorTrain",
+    "TTSVD",
+    "TTMatrix",
+    "factorize",
+    "factorize_pair",
+    "resolve_shapes",
+    "check_shape",
+    "prime_factors",
+    "tt_contract",
+    "tt_matrix_full",
+    "tt_linear",
+    "factorized_flops",
+    "dense_flops",
+    "choose_path",
+]
