@@ -191,10 +191,11 @@ class Model(nn.Module):
     def summary(self, input_shape: Sequence[int] | None = None) -> ModelSummary:
         """Per-layer output shapes, parameters and TT compression; ``print(model.summary())`` shows the table."""
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
-        return summarize(self._summary_root(), shape)
+        return summarize(self, shape, self._summary_layers())
 
-    def _summary_root(self) -> nn.Module:
-        return self
+    def _summary_layers(self) -> list[tuple[str, nn.Module]] | None:
+        """The rows of :meth:`summary` (default: the top-level children)."""
+        return None
 
     # -- config ------------------------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

