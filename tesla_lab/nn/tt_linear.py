@@ -3,8 +3,9 @@
 The weight ``W`` (out_features x in_features, as in ``nn.Linear``) is held as cores ``G_k`` of shape
 ``(r_{k-1}, m_k, n_k, r_k)`` with ``prod(m_k) = out_features`` and ``prod(n_k) = in_features``
 (see :mod:`tesla_lab.tn.tt_matrix`). A forward pass either contracts the input with the cores one by one
-(``'factorized'``) or rebuilds ``W`` and runs one GEMM (``'dense'``); ``path='auto'`` picks the cheaper by FLOP count
-for each batch size and remembers the choice.
+(``'factorized'``) or rebuilds ``W`` and runs one GEMM (``'dense'``); ``path='auto'`` picks the cheaper by a FLOP +
+memory-traffic estimate (:func:`~tesla_lab.tn.contract.choose_path`) for each batch size and remembers the choice.
+Without autograd (evaluation, serving) the rebuilt ``W`` is cached, so the dense path costs what ``nn.Linear`` does.
 
 Initialisation is variance preserving: the cores are drawn so that the *rebuilt* ``W`` has the standard deviation of
 a freshly initialised ``nn.Linear`` (``1 / sqrt(3 * in_features)``), i.e. per-core std
@@ -31,6 +32,7 @@ from torch import nn
 
 from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.tn.contract import PATHS, choose_path, tt_linear, tt_matrix_full
+from tesla_lab.tn.decompose import check_ranks
 from tesla_lab.tn.factorize import resolve_shapes
 from tesla_lab.tn.tt_matrix import TTMatrix
 
@@ -41,19 +43,7 @@ log = logging.getLogger(__name__)
 
 def _resolve_ranks(rank: int | Sequence[int], in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
     """Internal ranks r_1..r_{d-1}, each clamped to the largest useful value at its cut."""
-    d = len(in_shape)
-    if isinstance(rank, Sequence) and not isinstance(rank, str):
-        ranks = list(rank)
-        if len(ranks) != d - 1:
-            raise ConfigError(
-                f"rank as a list needs one entry per cut between cores, i.e. d - 1 = {d - 1} for in_shape "
-                f"{in_shape}; got {len(ranks)}: {ranks!r}. Or pass one int for all cuts, e.g. rank=8"
-            )
-    else:
-        ranks = [rank] * (d - 1)
-    for r in ranks:
-        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-            raise ConfigError(f"TT rank must be an integer >= 1; got rank={rank!r}. Typical values: 4 to 16")
+    ranks = check_ranks(rank, len(in_shape) - 1, name="rank")
     sizes = [m * n for m, n in zip(out_shape, in_shape)]
     # A rank above min(left, right) size of its cut adds parameters but cannot add expressiveness.
     return [min(r, math.prod(sizes[: k + 1]), math.prod(sizes[k + 1 :])) for k, r in enumerate(ranks)]
@@ -70,12 +60,12 @@ class TTLinear(nn.Module):
             missing one is factorized automatically (:func:`~tesla_lab.tn.factorize.resolve_shapes`). Sizes that
             cannot be split (a prime) raise :class:`~tesla_lab.errors.FactorizationError`: pad them or pass shapes.
         bias: learn an additive bias.
-        path: ``'auto'`` (cheaper by FLOP count per batch size), ``'factorized'`` or ``'dense'``; settable later.
+        path: ``'auto'`` (cheaper by estimated cost per batch size), ``'factorized'`` or ``'dense'``; settable.
 
     >>> TTLinear(64, 64, rank=0)
     Traceback (most recent call last):
     ...
-    tesla_lab.errors.ConfigError: TT rank must be an integer >= 1; got rank=0. Typical values: 4 to 16
+    tesla_lab.errors.ConfigError: TT ranks must be integers >= 1; got rank=0. Typical values: 4 to 16
     >>> TTLinear(64, 64)(torch.zeros(2, 63))
     Traceback (most recent call last):
     ...
@@ -169,13 +159,15 @@ class TTLinear(nn.Module):
 
         Without autograd (``torch.no_grad()``, inference) the rebuilt matrix is cached until a core changes.
         """
-        if torch.is_grad_enabled() and any([c.requires_grad for c in self.cores]):
-            return tt_matrix_full(list(self.cores))
-        if torch.compiler.is_compiling():
-            return tt_matrix_full(list(self.cores))
-        key = tuple((c._version, c.data_ptr(), c.dtype, c.device) for c in self.cores)
+        cores = list(self.cores)
+        if (torch.is_grad_enabled() and any([c.requires_grad for c in cores])) or torch.compiler.is_compiling():
+            return tt_matrix_full(cores)
+        if any([c.is_inference() for c in cores]):  # created under inference_mode: no version counter to key on
+            return tt_matrix_full(cores)
+        # A W built under inference_mode is an inference tensor that autograd may not save: key on the mode too.
+        key = (torch.is_inference_mode_enabled(), *[(c._version, c.data_ptr(), c.dtype, c.device) for c in cores])
         if self._weight_cache is None or self._weight_cache[0] != key:
-            self._weight_cache = (key, tt_matrix_full(list(self.cores)).detach())
+            self._weight_cache = (key, tt_matrix_full(cores).detach())
         return self._weight_cache[1]
 
     def to_tt_matrix(self) -> TTMatrix:

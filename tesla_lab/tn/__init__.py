@@ -6,7 +6,7 @@
 """
 
 from tesla_lab.tn.contract import choose_path, dense_flops, factorized_flops, tt_contract, tt_linear, tt_matrix_full
-from tesla_lab.tn.decompose import TTSVD, TensorTrain, tt_svd
+from tesla_lab.tn.decompose import TTSVD, TensorTrain, check_ranks, tt_svd
 from tesla_lab.tn.factorize import check_shape, factorize, factorize_pair, prime_factors, resolve_shapes
 from tesla_lab.tn.tt_matrix import TTMatrix
 
@@ -14,6 +14,7 @@ __all__ = [
     "tt_svd",
     "TensorTrain",
     "TTSVD",
+    "check_ranks",
     "TTMatrix",
     "factorize",
     "factorize_pair",

@@ -27,7 +27,7 @@ import torch
 
 from tesla_lab.errors import ConfigError, DataError, NotFittedError, ShapeError
 
-__all__ = ["TensorTrain", "tt_svd", "TTSVD"]
+__all__ = ["TensorTrain", "tt_svd", "TTSVD", "check_ranks"]
 
 
 def _as_float_tensor(tensor: Any, name: str = "tensor") -> torch.Tensor:
@@ -59,22 +59,31 @@ def _check_tol(tol: float | None) -> float | None:
     return float(tol)
 
 
-def _check_max_rank(max_rank: int | Sequence[int] | None, cuts: int) -> list[int | None]:
-    """Per-cut rank caps (``cuts = d - 1`` entries)."""
-    if max_rank is None:
-        return [None] * cuts
-    if isinstance(max_rank, Sequence) and not isinstance(max_rank, str):
-        ranks = list(max_rank)
+def check_ranks(rank: int | Sequence[int], cuts: int, *, name: str = "max_rank") -> list[int]:
+    """One TT rank per cut between consecutive cores (``cuts = d - 1``) from an int or a list, each an int >= 1.
+
+    ``name`` words the error message (``'rank'`` for layers).
+
+    >>> check_ranks(4, 3), check_ranks([2, 3], 2)
+    ([4, 4, 4], [2, 3])
+    >>> check_ranks([2, 3], 3, name="rank")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: rank as a list needs one rank per cut between cores, i.e. 3 entries (d - 1 for \
+d = 4 cores); got 2: [2, 3]. Or pass a single int for all cuts, e.g. rank=8
+    """
+    if isinstance(rank, Sequence) and not isinstance(rank, str):
+        ranks = list(rank)
         if len(ranks) != cuts:
             raise ConfigError(
-                f"max_rank as a list needs one rank per cut between modes, i.e. {cuts} entries for a "
-                f"{cuts + 1}-way tensor; got {len(ranks)}: {ranks!r}. Or pass a single int for all cuts"
+                f"{name} as a list needs one rank per cut between cores, i.e. {cuts} entries (d - 1 for d = "
+                f"{cuts + 1} cores); got {len(ranks)}: {ranks!r}. Or pass a single int for all cuts, e.g. {name}=8"
             )
     else:
-        ranks = [max_rank] * cuts
+        ranks = [rank] * cuts
     for r in ranks:
         if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
-            raise ConfigError(f"TT ranks must be integers >= 1; got max_rank={max_rank!r}. Try max_rank=8")
+            raise ConfigError(f"TT ranks must be integers >= 1; got {name}={rank!r}. Typical values: 4 to 16")
     return [int(r) for r in ranks]
 
 
@@ -211,11 +220,11 @@ def tt_svd(tensor: Any, *, max_rank: int | Sequence[int] | None = None, tol: flo
     >>> tt_svd(a, max_rank=0)
     Traceback (most recent call last):
     ...
-    tesla_lab.errors.ConfigError: TT ranks must be integers >= 1; got max_rank=0. Try max_rank=8
+    tesla_lab.errors.ConfigError: TT ranks must be integers >= 1; got max_rank=0. Typical values: 4 to 16
     """
     tol = _check_tol(tol)
     a = _as_float_tensor(tensor)
-    caps = _check_max_rank(max_rank, a.ndim - 1)
+    caps: list[int | None] = [None] * (a.ndim - 1) if max_rank is None else list(check_ranks(max_rank, a.ndim - 1))
     out_dtype = a.dtype
     work = a.detach()
     if work.dtype in (torch.float16, torch.bfloat16):  # LAPACK / cuSOLVER have no half-precision SVD

@@ -118,12 +118,12 @@ def test_config_round_trip_rebuilds_the_same_parameter_shapes():
 
 @pytest.mark.parametrize("rank", [0, -2, 1.5, True])
 def test_rank_below_one_is_a_config_error(rank):
-    with pytest.raises(ConfigError, match="TT rank must be an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"TT ranks must be integers >= 1; got rank="):
         TTLinear(64, 64, rank=rank)
 
 
 def test_rank_list_of_wrong_length_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"d - 1 = 1 for in_shape \(8, 8\); got 2"):
+    with pytest.raises(ConfigError, match=r"rank as a list needs one rank per cut .* 1 entries .*got 2"):
         TTLinear(64, 64, rank=[4, 4], in_shape=(8, 8), out_shape=(8, 8))
 
 
@@ -193,6 +193,19 @@ def test_weight_is_cached_without_autograd_and_refreshed_after_an_update():
         w2 = layer.weight
     assert w2 is not w1 and torch.allclose(w2, 2 * w1)
     assert layer.weight.requires_grad  # with autograd on, the rebuilt weight stays differentiable
+
+
+def test_works_under_inference_mode_even_when_created_there():
+    layer = TTLinear(64, 64, rank=4)
+    x = torch.randn(600, 64)
+    with torch.inference_mode():
+        assert torch.allclose(layer(x), x @ layer.weight.T + layer.bias, atol=1e-5)
+        inner = TTLinear(64, 64, rank=4)
+        assert inner(x).shape == (600, 64) and inner._path_by_batch == {600: "dense"}
+    layer.requires_grad_(False)  # frozen layer, input needs grad: the inference-mode W must not be reused
+    x.requires_grad_(True)
+    layer(x).sum().backward()
+    assert x.grad is not None
 
 
 def test_runs_under_cpu_autocast():

@@ -111,7 +111,7 @@ def test_rank_below_one_or_non_int_is_a_config_error(max_rank):
 
 
 def test_rank_list_of_wrong_length_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"max_rank as a list needs one rank per cut .* 2 entries .*got 1"):
+    with pytest.raises(ConfigError, match=r"max_rank as a list needs one rank per cut between cores, i\.e\. 2 entries"):
         tt_svd(torch.ones(2, 2, 2), max_rank=[2])
 
 
