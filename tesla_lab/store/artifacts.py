@@ -15,16 +15,15 @@ check the hash and raise :class:`~tesla_lab.errors.StoreError` on a mismatch. To
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from tesla_lab._atomic import atomic_write
 from tesla_lab.errors import ConfigError
 from tesla_lab.store.db import NotFoundError, StoreError
 
@@ -79,16 +78,6 @@ def check_sha(sha: Any) -> str:
     return sha.lower()
 
 
-def _fsync_dir(path: Path) -> None:
-    # makes the rename itself durable; not possible on every platform (Windows), where it is skipped
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class ArtifactStore:
     """Immutable, content-addressed files under ``root`` (a project's ``.tesla/artifacts``).
 
@@ -139,25 +128,14 @@ class ArtifactStore:
         """Write ``chunks`` atomically as artifact ``sha``; raise when their hash is not ``sha``."""
         target = self._target(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-        try:
+        with atomic_write(target, readonly=True, suffix=".part") as fh:  # artifacts are immutable
             h = hashlib.sha256()
-            with os.fdopen(fd, "wb") as fh:
-                for chunk in chunks:
-                    h.update(chunk)
-                    fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
+            for chunk in chunks:
+                h.update(chunk)
+                fh.write(chunk)
             if h.hexdigest() != sha:
                 raise StoreError(f"the content changed while it was being stored (expected sha256 {sha}, wrote "
                                  f"{h.hexdigest()}); store it again once nothing writes to the source file")
-            os.chmod(tmp, 0o444)  # artifacts are immutable
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(target.parent)
 
     def _stored(self, sha: str, size: int) -> bool:
         target = self._target(sha)

@@ -20,11 +20,9 @@ iris v1 → v2: rows 2 → 3 (+1 added, -0 removed); columns 2 → 2
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from tesla_lab._atomic import atomic_path
 from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.runs import from_json, now, to_datetime, to_timestamps
@@ -206,9 +205,7 @@ class DatasetStore:
         """Write ``df`` as Parquet atomically, after checking it reads back with the same content."""
         target = self._path(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
-        os.close(fd)
-        try:
+        with atomic_path(target, readonly=True, suffix=".parquet") as tmp:
             try:
                 df.to_parquet(tmp, engine="pyarrow")
             except Exception as exc:  # pyarrow: mixed-type object columns and other unsupported data
@@ -220,14 +217,6 @@ class DatasetStore:
                 raise DataError("this DataFrame does not survive a Parquet round trip unchanged"
                                 f"{' (dtypes: ' + '; '.join(changed) + ')' if changed else ''}; convert the columns "
                                 "to plain numeric / string / datetime / category dtypes before snapshotting")
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
 
     # ------------------------------------------------------------------------------------------- lookup
     def _version(self, row: Any) -> DatasetVersion:

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import pickle
 import random
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tesla_lab._atomic import atomic_write
 from tesla_lab.errors import CheckpointError, ConfigError
 
 __all__ = [
@@ -166,16 +165,6 @@ def restore_rng_state(state: Mapping[str, Any], generator: torch.Generator | Non
 
 
 # ---------------------------------------------------------------------------------------------------- save / load
-def _fsync_dir(dirpath: Path) -> None:
-    # Make the rename itself durable; directories cannot be opened on Windows, where os.replace is enough.
-    with contextlib.suppress(OSError):
-        fd = os.open(dirpath, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def save_checkpoint(
     path: str | Path,
     *,
@@ -214,25 +203,15 @@ def save_checkpoint(
         "extra": dict(extra) if extra is not None else {},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Temp file in the SAME directory (os.replace is atomic only within one file system); its name does not match
-    # the checkpoint pattern, so a crash never leaves something that looks like a checkpoint.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temp file's name does not match the checkpoint pattern: a crash never leaves something that looks like one.
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path) as f:
             torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        if isinstance(exc, Exception):
-            raise CheckpointError(
-                f"could not write checkpoint {path} ({type(exc).__name__}: {exc}); the previous checkpoint is "
-                "untouched. Check free disk space and that `extra` holds only tensors and plain Python types"
-            ) from exc
-        raise
-    _fsync_dir(path.parent)
+    except Exception as exc:
+        raise CheckpointError(
+            f"could not write checkpoint {path} ({type(exc).__name__}: {exc}); the previous checkpoint is "
+            "untouched. Check free disk space and that `extra` holds only tensors and plain Python types"
+        ) from exc
     logger.debug("wrote checkpoint %s (epoch %d)", path, epoch)
     return path
 
