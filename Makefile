@@ -10,7 +10,8 @@ PIP     := $(PY) -m pip install --quiet --disable-pip-version-check -c constrain
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[all,test]'
+	$(PY) -m ipykernel install --sys-prefix --name tesla-lab --display-name 'TESLA Lab (Python)' >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -129,8 +129,40 @@ _V1: tuple[str, ...] = (
     )""",
 )
 
+# version 2: notebook schedules (tesla_lab.jobs.schedule). A slot is claimed by inserting (schedule_id,
+# scheduled_time) before the notebook runs; the UNIQUE constraint makes every slot fire at most once, also with two
+# schedulers or a restart in the same minute.
+_V2: tuple[str, ...] = (
+    """CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        notebook TEXT NOT NULL,
+        parameters TEXT NOT NULL DEFAULT '{}',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created REAL NOT NULL
+    )""",
+    """CREATE TABLE schedule_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        schedule_id INTEGER NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+        scheduled_time REAL NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'stopped')),
+        claimed REAL NOT NULL,
+        ended REAL,
+        missed INTEGER NOT NULL DEFAULT 0,
+        run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        output_sha256 TEXT,
+        error TEXT,
+        host TEXT,
+        pid INTEGER,
+        UNIQUE (schedule_id, scheduled_time)
+    )""",
+    "CREATE INDEX schedule_runs_by_status ON schedule_runs(status)",
+)
+
 #: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -61,7 +61,7 @@ def train(
     ...
     tesla_lab.errors.ConfigError: unknown option(s) 'bacth_size' for train(); choose from: batch_size, callbacks, \
 checkpoint_dir, checkpoint_every, device, grad_clip, initial_epoch, keep_checkpoints, lr, metrics, precision, \
-progress, resume, seed, shuffle, validation_data, validation_split
+progress, resume, seed, shuffle, strategy, validation_data, validation_split
     """
     fit_allowed = [k for k in FIT_OPTIONS if k not in ("optimizer", "loss_fn", "epochs")]
     trainer_kw, fit_kw = _split(kwargs, fit_allowed, "train()")

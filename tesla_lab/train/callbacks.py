@@ -12,6 +12,10 @@ Hooks (all optional; ``logs`` is a dict of Python floats):
 A callback stops training with ``trainer.stop()`` (or ``trainer.stop_training = True``): the current epoch ends
 at the next step and its logs and checkpoint are still written.
 
+In a distributed fit (``Trainer(strategy='ddp')``) every process runs the callbacks, with the same global
+``logs``, except those with ``rank_zero_only = True`` (the progress bar, your logging callbacks), which run on
+rank 0 only. A stop asked on any rank stops every rank (see :mod:`tesla_lab.train.distributed`).
+
 >>> import torch
 >>> from tesla_lab.train import Trainer
 >>> seen = []
@@ -81,7 +85,12 @@ class Callback:
     ...         self.n += 1
     >>> CountEpochs().wants_batch_end()
     False
+
+    Set the class attribute ``rank_zero_only = True`` for a callback that only logs or writes files: in a
+    distributed fit it then runs on rank 0 only.
     """
+
+    rank_zero_only: bool = False
 
     def on_train_begin(self, trainer: Trainer, logs: dict[str, Any] | None = None) -> None:
         """Called once before the first epoch."""
@@ -270,7 +279,9 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any] | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None and self.best_epoch != self._last_epoch:
-            trainer.model.load_state_dict(self.best_weights)
+            # FSDP kept sharded copies (DTensor); full_tensor() gathers each one (every rank runs this callback)
+            best = {k: v.full_tensor() if hasattr(v, "full_tensor") else v for k, v in self.best_weights.items()}
+            trainer.model.load_state_dict(best)
             logger.info("restored the weights of epoch %s (best %s = %.6g)", self.best_epoch, self.monitor,
                         self.best)
 
@@ -289,6 +300,9 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save full-resume checkpoints to ``dirpath`` every ``every_n_epochs`` epochs (``checkpoint-epochNNNN.pt``,
     keeping the newest ``keep``; ``None`` keeps all), and ``best.pt`` whenever ``monitor`` improves.
+
+    In a distributed fit it runs on every rank (FSDP gathers the sharded state with a collective) and only
+    rank 0 writes files.
 
     With ``save_best_only=True`` only ``best.pt`` is written (``monitor`` is then required). Checkpoints are the
     same files :class:`~tesla_lab.train.Trainer` writes with ``checkpoint_dir=``; load one with
@@ -332,7 +346,7 @@ class ModelCheckpoint(Callback):
                 self.best_model_path = str(trainer.save_checkpoint(self.dirpath / "best.pt"))
         if not self.save_best_only and (epoch + 1) % self.every_n_epochs == 0:
             self.last_model_path = str(trainer.save_checkpoint(checkpoint_path(self.dirpath, epoch + 1)))
-            if self.keep is not None:
+            if self.keep is not None and getattr(trainer, "is_global_zero", True):  # rank 0 owns the files
                 prune_checkpoints(self.dirpath, self.keep)
 
     def state_dict(self) -> dict[str, Any]:
@@ -355,6 +369,8 @@ class ProgressBar(Callback):
     >>> bar.bar is None  # closed at the end
     True
     """
+
+    rank_zero_only = True  # one bar per job, not one per process
 
     def __init__(self, **tqdm_kwargs: Any) -> None:
         self.tqdm_kwargs = tqdm_kwargs
@@ -388,6 +404,8 @@ class ProgressBar(Callback):
 class LambdaCallback(Callback):
     """A callback made of plain functions with the hook signatures (without ``self``).
 
+    ``rank_zero_only=True`` runs it on rank 0 only in a distributed fit.
+
     >>> cb = LambdaCallback(on_batch_end=lambda trainer, step, logs: None)
     >>> cb.wants_batch_end(), LambdaCallback().wants_batch_end()
     (True, False)
@@ -400,7 +418,10 @@ class LambdaCallback(Callback):
         on_epoch_end: Callable[..., Any] | None = None,
         on_train_end: Callable[..., Any] | None = None,
         on_batch_end: Callable[..., Any] | None = None,
+        *,
+        rank_zero_only: bool = False,
     ) -> None:
+        self.rank_zero_only = bool(rank_zero_only)
         self._fns = {"on_train_begin": on_train_begin, "on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
                      "on_train_end": on_train_end, "on_batch_end": on_batch_end}
         for name, fn in self._fns.items():

@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.data.distributed import DistributedSampler
 
 from tesla_lab.errors import ConfigError, DataError, NotFittedError, ShapeError, TeslaError
 from tesla_lab.loss import get_loss, is_classification_loss
@@ -43,6 +44,7 @@ from tesla_lab.train.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
+from tesla_lab.train.distributed import SingleProcess, Strategy, get_strategy, resolve_strategy
 from tesla_lab.train.metrics import StreamingMetric, accumulator_dtype, build_metrics, sync
 from tesla_lab.train.precision import _ALIASES, Precision, resolve_precision
 from tesla_lab.utils import check_xy, resolve_device, set_seed, to_tensor
@@ -52,7 +54,7 @@ __all__ = ["Trainer", "TRAINER_OPTIONS", "FIT_OPTIONS"]
 logger = logging.getLogger(__name__)
 
 TRAINER_OPTIONS = ("device", "precision", "grad_clip", "callbacks", "seed", "checkpoint_dir", "checkpoint_every",
-                   "keep_checkpoints", "progress")
+                   "keep_checkpoints", "progress", "strategy")
 FIT_OPTIONS = ("optimizer", "loss_fn", "epochs", "batch_size", "lr", "validation_data", "validation_split",
                "shuffle", "metrics", "resume", "initial_epoch")
 
@@ -167,6 +169,36 @@ class _Data:
             for b in index:
                 yield X[b], Y[b]
 
+    def shard_batches(self, batch_size: int, rank: int, world: int, shuffle: bool = False,
+                      generator: torch.Generator | None = None
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, int, float]]:
+        """This rank's slice of each GLOBAL batch of in-memory data: ``(x, y, n, weight)``.
+
+        Every rank draws the same permutation (same generator state), so the slices are disjoint and together
+        are exactly the one-process batch. ``weight`` = n * world / batch size scales the rank's mean loss so that
+        DDP's gradient average equals the mean over the whole batch also when it does not split evenly. A rank
+        left without a sample (batch smaller than the world) runs the batch's first sample with weight 0 and n 0:
+        every rank must take part in every step's gradient all-reduce.
+        """
+        X, Y = self.X, self.Y
+        assert X is not None  # only called for in-memory data
+        n = len(X)
+        perm = None
+        if shuffle:
+            perm = torch.randperm(n, generator=generator, device=generator.device)  # type: ignore[union-attr]
+            if perm.device != X.device:
+                perm = perm.to(X.device)
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)  # this global batch
+            q, r = divmod(size, world)
+            count = q + (1 if rank < r else 0)
+            lo = start + rank * q + min(rank, r)
+            weight = count * world / size
+            if count == 0:
+                lo, count = start, 1
+            index: Any = perm[lo:lo + count] if perm is not None else slice(lo, lo + count)
+            yield X[index], (Y[index] if Y is not None else None), (count if weight else 0), weight
+
     def _loader_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         dev, spec, x_dtype = self.device, self.spec, self.x_dtype
         for batch in self.loader:
@@ -190,6 +222,13 @@ class _Data:
 
 def _is_loader(data: Any) -> bool:
     return isinstance(data, (DataLoader, Dataset))
+
+
+def _distributed_sampler(loader: Any) -> DistributedSampler | None:
+    for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        if isinstance(sampler, DistributedSampler):
+            return sampler
+    return None
 
 
 def _split_tail(X: Any, y: Any, fraction: float) -> tuple[torch.Tensor, torch.Tensor | None, tuple[Any, Any]]:
@@ -266,6 +305,10 @@ class Trainer:
         checkpoint_dir: write a full-resume checkpoint every ``checkpoint_every`` epochs and at the end,
             keeping the newest ``keep_checkpoints``; ``fit(resume=True)`` continues from the latest.
         progress: show a tqdm progress bar over epochs.
+        strategy: ``'auto'`` (DDP when started by torchrun with several processes, else one process),
+            ``'single'``, ``'ddp'``, ``'fsdp'`` or a :class:`~tesla_lab.train.distributed.Strategy` such as
+            ``DDPStrategy(sync_stop_every=10)``. Under DDP/FSDP ``batch_size`` is the global batch, split over the
+            processes; see :mod:`tesla_lab.train.distributed`.
 
     ``trainer.stop()`` (or ``trainer.stop_training = True``, from a callback or another thread) ends the current
     epoch at the next step; its logs and checkpoint are still written.
@@ -291,7 +334,9 @@ class Trainer:
         checkpoint_every: int = 1,
         keep_checkpoints: int = 2,
         progress: bool = False,
+        strategy: str | Strategy | None = "auto",
     ) -> None:
+        get_strategy(strategy)  # an unknown name fails here; whether torchrun started us is checked by fit
         if str(precision).strip().lower() not in _ALIASES:
             resolve_precision(precision, "cpu")  # raises the ConfigError listing the choices
         if grad_clip is not None and (isinstance(grad_clip, bool) or not grad_clip > 0):
@@ -314,6 +359,7 @@ class Trainer:
         self.checkpoint_every = _check_int("checkpoint_every", checkpoint_every, 1)
         self.keep_checkpoints = _check_int("keep_checkpoints", keep_checkpoints, 1)
         self.progress = progress
+        self.strategy = strategy
         # run state, filled by fit
         self.stop_training = False
         self.history: History | None = None
@@ -333,6 +379,27 @@ class Trainer:
         self._precision: Precision | None = None
         self._fit_config: dict[str, Any] = {}
         self._callbacks_run: list[Callback] = []
+        self._strategy: Strategy = SingleProcess()
+
+    # ------------------------------------------------------------------------------------------- distributed
+    @property
+    def global_rank(self) -> int:
+        """This process's rank in the last distributed ``fit`` (0 in one process)."""
+        return self._strategy.rank
+
+    @property
+    def world_size(self) -> int:
+        """Number of processes of the last ``fit`` (1 in one process)."""
+        return self._strategy.world_size
+
+    @property
+    def is_global_zero(self) -> bool:
+        """True on the process that writes checkpoints and logs: rank 0, or the only process.
+
+        >>> Trainer().is_global_zero
+        True
+        """
+        return self._strategy.is_global_zero
 
     # ------------------------------------------------------------------------------------------- small helpers
     def stop(self) -> None:
@@ -352,11 +419,14 @@ class Trainer:
                 return current.device  # the user already placed the model on an accelerator
         return resolve_device(self.device_arg)
 
-    def _setup_model(self, model: Any) -> tuple[torch.nn.Module, torch.device, Precision]:
+    def _setup_model(self, model: Any, device: torch.device | None = None,
+                     move: bool = True) -> tuple[torch.nn.Module, torch.device, Precision]:
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-        device = self._resolve_device(model)
-        model.to(device)
+        if device is None:
+            device = self._resolve_device(model)
+        if move:  # FSDP leaves the model where it is and moves only each rank's shards
+            model.to(device)
         precision = resolve_precision(self.precision, device)
         self.device, self._precision = device, precision
         return model, device, precision
@@ -364,14 +434,26 @@ class Trainer:
     # ------------------------------------------------------------------------------------------- data preparation
     def _prepare(self, model: torch.nn.Module, X: Any, y: Any, loss: Any, device: torch.device, *,
                  name: str = "X", need_y: bool = True, batch_size: int = 32, shuffle: bool = False,
-                 generator: torch.Generator | None = None) -> _Data:
+                 generator: torch.Generator | None = None, shard: bool = False) -> _Data:
         classification = loss is not None and is_classification_loss(loss)
         dtype = _model_dtype(model)
-        if isinstance(X, Dataset):
+        strategy = self._strategy
+        if isinstance(X, Dataset) and shard:  # each rank reads its own part: about batch_size / world per step
+            sampler = DistributedSampler(X, num_replicas=strategy.world_size, rank=strategy.rank, shuffle=shuffle,
+                                         seed=self.seed if self.seed is not None else 0)
+            X = DataLoader(X, batch_size=max(1, batch_size // strategy.world_size), sampler=sampler)
+        elif isinstance(X, Dataset):
             X = DataLoader(X, batch_size=batch_size, shuffle=shuffle, generator=generator)
         if isinstance(X, DataLoader):
             if y is not None:
                 raise ConfigError(f"{name} is a DataLoader, which yields (x, y) batches itself; pass y=None")
+            if shard and _distributed_sampler(X) is None:
+                raise ConfigError(
+                    f"in a distributed fit ({strategy.name}, {strategy.world_size} processes) a training DataLoader "
+                    "must read a different part of the data on each rank, but this one has no DistributedSampler; "
+                    "pass the Dataset itself (the trainer shards it), in-memory X/y, or build DataLoader(dataset, "
+                    "sampler=DistributedSampler(dataset), ...)"
+                )
             return _Data(loader=X, device=device, x_dtype=dtype if dtype.is_floating_point else None)
         Xt = to_tensor(X, name=name)
         if not Xt.is_floating_point() and not _uses_embedding(model):
@@ -541,7 +623,18 @@ class Trainer:
             raise ConfigError("resume=True needs Trainer(checkpoint_dir=...) to find the latest checkpoint, or pass "
                               "resume='path/to/checkpoint.pt'")
 
-        model, device, precision = self._setup_model(model)
+        strategy = resolve_strategy(self.strategy)
+        if strategy.shards_parameters and isinstance(optimizer, torch.optim.Optimizer):
+            raise ConfigError(
+                f"with strategy={strategy.name!r} the optimizer is built after the parameters are sharded, so it "
+                f"cannot be an instance ({type(optimizer).__name__}); pass its name or class, e.g. optimizer='adam'"
+            )
+        rank_device = strategy.setup(self.device_arg)  # distributed: process group, cuda:LOCAL_RANK (or CPU)
+        self._strategy = strategy
+        model, device, precision = self._setup_model(model, rank_device, move=not strategy.shards_parameters)
+        if strategy.shards_parameters and precision.needs_scaler:
+            raise ConfigError(f"strategy={strategy.name!r} does not support fp16 loss scaling of sharded gradients "
+                              f"(precision={self.precision!r}); use precision='bf16' (or 'fp32')")
         loss = get_loss(loss_fn)
         threshold = 0.0 if isinstance(loss, torch.nn.BCEWithLogitsLoss) else 0.5
         train_metrics = build_metrics(metrics, binary_threshold=threshold)
@@ -554,7 +647,7 @@ class Trainer:
         if validation_split:
             X, y, validation_data = _split_tail(X, y, validation_split)
         train = self._prepare(model, X, y, loss, device, batch_size=batch_size, shuffle=shuffle,
-                              generator=generator if device.type == "cpu" else None)
+                              generator=generator if device.type == "cpu" else None, shard=strategy.is_distributed)
         val = None
         if validation_data is not None:
             if _is_loader(validation_data):
@@ -567,15 +660,24 @@ class Trainer:
                 raise ConfigError("validation_data must be a (X_val, y_val) pair or a DataLoader; got "
                                   f"{type(validation_data).__name__}")
 
-        self._probe_first(model, train, loss, train_metrics, amp, batch_size)
-        if val is not None:
-            self._probe_first(model, val, loss, val_metrics, amp, batch_size)
-
-        opt = _make_optimizer(optimizer, model, lr)  # after the probe: lazily-initialised layers now have params
+        # `net` runs the training step (the DDP wrapper, or the FSDP-sharded copy); `trained` is the module the
+        # callbacks, validation and optimizer see (the plain model under DDP, the sharded copy under FSDP)
+        if strategy.shards_parameters:
+            net, trained = strategy.wrap(model, device)
+            self._probe_first(trained, train, loss, train_metrics, amp, batch_size)  # a collective forward
+            if val is not None:
+                self._probe_first(trained, val, loss, val_metrics, amp, batch_size)
+            opt = _make_optimizer(optimizer, trained, lr)
+        else:
+            self._probe_first(model, train, loss, train_metrics, amp, batch_size)
+            if val is not None:
+                self._probe_first(model, val, loss, val_metrics, amp, batch_size)
+            opt = _make_optimizer(optimizer, model, lr)  # after the probe: lazily-initialised layers now have params
+            net, trained = strategy.wrap(model, device)  # DDP: every rank now holds rank 0's weights
         scaler = precision.make_scaler()
 
         history = History()
-        self.model, self.optimizer, self.scaler, self.loss_fn = model, opt, scaler, loss
+        self.model, self.optimizer, self.scaler, self.loss_fn = trained, opt, scaler, loss
         self._generator = generator
         self.stop_training = False
         self.stopped_epoch = None
@@ -584,6 +686,8 @@ class Trainer:
         callbacks: list[Callback] = [history, *self.callbacks]
         if self.progress and not any(isinstance(cb, ProgressBar) for cb in callbacks):
             callbacks.append(ProgressBar())
+        # ranks other than 0 skip rank-zero-only callbacks (progress, logging); the full list keeps checkpoint keys
+        active = [cb for cb in callbacks if strategy.is_global_zero or not getattr(cb, "rank_zero_only", False)]
 
         resumed_at = self._resume(resume, callbacks) if resume else None
         if resumed_at is not None:
@@ -591,8 +695,9 @@ class Trainer:
         elif self.seed is not None:
             set_seed(self.seed)
             generator.manual_seed(self.seed)
-        else:  # drawn from the global RNG, so torch.manual_seed(...) before fit also fixes the shuffle
-            generator.manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
+        else:  # drawn from the global RNG, so torch.manual_seed(...) before fit also fixes the shuffle; rank 0's
+            # draw everywhere, so all ranks shuffle alike
+            generator.manual_seed(strategy.broadcast_int(int(torch.randint(0, 2**62, (1,)).item())))
 
         n_train = train.n
         self.epochs, self.initial_epoch, self.epochs_done = epochs, initial_epoch, initial_epoch
@@ -602,35 +707,44 @@ class Trainer:
         self.log_keys += ["epoch_time", "samples_per_sec", "lr"]
         history.params.update({"epochs": epochs, "batch_size": batch_size, "samples": n_train,
                                "steps": math.ceil(n_train / batch_size) if n_train else None})
+        if strategy.is_distributed:
+            history.params.update({"strategy": strategy.name, "world_size": strategy.world_size})
         self._fit_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else type(opt).__name__,
             "loss_fn": loss_fn if isinstance(loss_fn, str) else getattr(loss_fn, "__name__", type(loss).__name__),
             "epochs": epochs, "batch_size": batch_size, "lr": lr, "shuffle": bool(shuffle),
             "validation_split": float(validation_split), "metrics": [m.name for m in train_metrics],
+            "strategy": strategy.name, "world_size": strategy.world_size,
         }
-        batch_callbacks = [cb for cb in callbacks if cb.wants_batch_end()]
+        batch_callbacks = [cb for cb in active if cb.wants_batch_end()]
         self._callbacks_run = callbacks
+        sampler = _distributed_sampler(train.loader) if train.loader is not None else None
+        log_epochs = strategy.is_global_zero and logger.isEnabledFor(logging.INFO)
 
         try:
-            for cb in callbacks:
+            for cb in active:
                 cb.on_train_begin(self, {})
             if initial_epoch >= epochs:
                 logger.info("the checkpoint already holds %d epochs (epochs=%d); nothing to train", initial_epoch,
                             epochs)
             for epoch in range(initial_epoch, epochs):
                 self.epoch = epoch
-                for cb in callbacks:
+                for cb in active:
                     cb.on_epoch_begin(self, epoch, {})
+                if sampler is not None:
+                    sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
                 t0 = time.perf_counter()
-                model.train()
+                net.train()
                 for m in train_metrics:
                     m.reset(device)
-                loss_sum, seen, steps = self._train_epoch(model, train, opt, scaler, loss, amp, train_metrics,
+                loss_sum, seen, steps = self._train_epoch(net, train, opt, scaler, loss, amp, train_metrics,
                                                           batch_size, shuffle, generator, batch_callbacks)
                 self.global_step += steps
-                values = [loss_sum / seen if seen else torch.tensor(math.nan), *[m.compute() for m in train_metrics]]
+                val_sums = None
                 if val is not None:
-                    values += self._evaluate_data(model, val, loss, val_metrics, amp, batch_size, device)
+                    val_sums = self._evaluate_sums(trained, val, loss, val_metrics, amp, batch_size, device,
+                                                   shard=strategy.is_distributed)
+                values, seen = self._epoch_values(loss_sum, seen, train_metrics, val_sums, val_metrics)
                 floats = sync(values)  # the ONE device->host copy of this epoch
                 elapsed = time.perf_counter() - t0
                 names = self.log_keys[: len(floats)]
@@ -644,25 +758,63 @@ class Trainer:
                 if self.stop_training:
                     logger.info("stop requested: training ends after epoch %d (%d steps in it)", epoch, steps)
                 self.epochs_done = epoch + 1
-                for cb in callbacks:
+                for cb in active:
                     cb.on_epoch_end(self, epoch, logs)
+                if strategy.is_distributed:  # a stop asked on any rank (EarlyStopping, rank 0's UI flag) stops all
+                    self.stop_training = strategy.any_stop(self.stop_training)
                 last = epoch + 1 == epochs or self.stop_training
                 if self.checkpoint_dir is not None and ((epoch + 1) % self.checkpoint_every == 0 or last):
-                    self.save_checkpoint()
-                if logger.isEnabledFor(logging.INFO):
+                    self.save_checkpoint()  # rank 0 writes (under FSDP every rank helps gather the state)
+                if log_epochs:
                     logger.info("epoch %d/%d: %s", epoch + 1, epochs,
                                 ", ".join(f"{k}={v:.4g}" for k, v in logs.items()))
                 if self.stop_training:
                     self.stopped_epoch = epoch
                     break
-            for cb in callbacks:
+            if trained is not model:  # FSDP trained a sharded copy: the user's model gets the weights
+                strategy.finish(trained, model)
+                self.model = model
+            for cb in active:
                 cb.on_train_end(self, {})
+            strategy.barrier()  # when fit returns on any rank, rank 0's checkpoints and logs are written
         except BaseException as exc:
-            for cb in callbacks:
+            for cb in active:
                 with contextlib.suppress(Exception):
                     cb.on_exception(self, exc)
             raise
         return history
+
+    def _epoch_values(self, loss_sum: torch.Tensor, seen: int, metrics: Sequence[StreamingMetric],
+                      val_sums: tuple[torch.Tensor, int] | None,
+                      val_metrics: Sequence[StreamingMetric]) -> tuple[list[torch.Tensor], int]:
+        """The epoch's loss and metric values (and the training sample count), global over the ranks.
+
+        Distributed: every (running sum, count) pair is added over the ranks with ONE all_reduce, so each value
+        is the exact mean over all samples; the reduced sums are put back into the metrics (which compute from
+        them, e.g. RMSE's square root of the mean).
+        """
+        if self._strategy.is_distributed:
+            # metrics accumulate in `_sum` (device tensor) and `_count` (int): reduce those, then compute()
+            pairs = [(loss_sum, seen), *((m._sum, m._count) for m in metrics)]
+            if val_sums is not None:
+                pairs += [val_sums, *((m._sum, m._count) for m in val_metrics)]
+            reduced = iter(self._strategy.reduce_sums(pairs))  # type: ignore[arg-type]
+            total, seen = next(reduced)
+            loss_sum = torch.tensor(total, dtype=torch.float64)
+            for m in metrics:
+                s, m._count = next(reduced)
+                m._sum = torch.tensor(s, dtype=torch.float64)
+            if val_sums is not None:
+                total, count = next(reduced)
+                val_sums = (torch.tensor(total, dtype=torch.float64), count)
+                for m in val_metrics:
+                    s, m._count = next(reduced)
+                    m._sum = torch.tensor(s, dtype=torch.float64)
+        values = [loss_sum / seen if seen else torch.tensor(math.nan), *[m.compute() for m in metrics]]
+        if val_sums is not None:
+            total, count = val_sums
+            values += [total / count if count else torch.tensor(math.nan), *[m.compute() for m in val_metrics]]
+        return values, seen
 
     def _train_epoch(self, model: torch.nn.Module, data: _Data, opt: torch.optim.Optimizer,
                      scaler: torch.amp.GradScaler | None, loss_fn: Callable[..., torch.Tensor],
@@ -670,15 +822,28 @@ class Trainer:
                      generator: torch.Generator, batch_callbacks: Sequence[Callback]) -> tuple[torch.Tensor, int, int]:
         """One pass over the data. Per step: gather, forward, backward, step, accumulate on device. No host sync."""
         device = self.device
+        strategy = self._strategy
         total = torch.zeros((), dtype=accumulator_dtype(device), device=device)  # type: ignore[arg-type]
         clip = self.grad_clip
         params = [p for g in opt.param_groups for p in g["params"]] if clip is not None else []
         clip_ = torch.nn.utils.clip_grad_norm_
         zero_grad, step = opt.zero_grad, opt.step
+        # (x, y, samples that count, loss weight); distributed in-memory data: this rank's slice of each batch
+        batches: Iterator[tuple[torch.Tensor, torch.Tensor | None, int, float]]
+        if strategy.is_distributed and data.X is not None:
+            batches = data.shard_batches(batch_size, strategy.rank, strategy.world_size, shuffle, generator)
+        else:
+            batches = ((xb, yb, xb.shape[0], 1.0) for xb, yb in data.batches(batch_size, shuffle, generator))
+        # one process stops at the next step; ranks stop together, at steps where all of them check the flag
+        check_every = (strategy.sync_stop_every or 0) if strategy.is_distributed else None
         seen = 0
         steps = 0
-        for xb, yb in data.batches(batch_size, shuffle, generator):
-            if self.stop_training:
+        for xb, yb, n, weight in batches:
+            if check_every is None:
+                if self.stop_training:
+                    break
+            elif check_every and steps % check_every == 0 and strategy.any_stop(self.stop_training):
+                self.stop_training = True
                 break
             if amp is None:
                 out = model(xb)
@@ -687,26 +852,28 @@ class Trainer:
                 with amp:  # forward and loss in reduced precision; weights and backward stay fp32
                     out = model(xb)
                     loss = loss_fn(out, yb)
+            # uneven split of a global batch: this rank's share, so the DDP gradient mean is the batch mean
+            objective = loss if weight == 1.0 else loss * weight
             zero_grad(set_to_none=True)
             if scaler is None:
-                loss.backward()
+                objective.backward()
                 if clip is not None:
                     clip_(params, clip)
                 step()
             else:
-                scaler.scale(loss).backward()
+                scaler.scale(objective).backward()
                 if clip is not None:
                     scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
                     clip_(params, clip)
                 scaler.step(opt)
                 scaler.update()
-            n = xb.shape[0]
-            total.add_(loss.detach(), alpha=n)  # sum of per-sample losses, on device
-            seen += n
-            if metrics:
-                out_d = out.detach()
-                for m in metrics:
-                    m.update(yb, out_d)
+            if n:
+                total.add_(loss.detach(), alpha=n)  # sum of per-sample losses, on device
+                seen += n
+                if metrics:
+                    out_d = out.detach()
+                    for m in metrics:
+                        m.update(yb, out_d)
             if batch_callbacks:
                 logs = {"loss": loss.detach(), "batch": steps, "size": n, "epoch": self.epoch}
                 for cb in batch_callbacks:
@@ -715,27 +882,41 @@ class Trainer:
         return total, seen, steps
 
     # ---------------------------------------------------------------------------------------- evaluate / predict
-    def _evaluate_data(self, model: torch.nn.Module, data: _Data, loss_fn: Any, metrics: Sequence[StreamingMetric],
-                       amp: torch.autocast | None, batch_size: int, device: torch.device) -> list[torch.Tensor]:
-        """Loss (if any) and metrics over ``data`` as device tensors; the caller syncs once."""
+    def _evaluate_sums(self, model: torch.nn.Module, data: _Data, loss_fn: Any, metrics: Sequence[StreamingMetric],
+                       amp: torch.autocast | None, batch_size: int, device: torch.device,
+                       shard: bool = False) -> tuple[torch.Tensor, int]:
+        """Summed loss and sample count over ``data`` (metrics accumulate in place); no host sync. ``shard``: this
+        rank's slice of each batch only (every rank still runs the same number of forwards, as FSDP needs)."""
         was_training = model.training
         model.eval()
         total = torch.zeros((), dtype=accumulator_dtype(device), device=device)
         seen = 0
         for m in metrics:
             m.reset(device)
+        batches: Iterator[tuple[torch.Tensor, torch.Tensor | None, int, float]]
+        if shard and data.X is not None:
+            batches = data.shard_batches(batch_size, self._strategy.rank, self._strategy.world_size)
+        else:
+            batches = ((xb, yb, xb.shape[0], 1.0) for xb, yb in data.batches(batch_size))
         try:
             with torch.no_grad():
-                for xb, yb in data.batches(batch_size):
+                for xb, yb, n, _ in batches:
                     with amp if amp is not None else contextlib.nullcontext():
                         out = model(xb)
-                        if loss_fn is not None:
-                            total.add_(loss_fn(out, yb).detach(), alpha=xb.shape[0])
-                    seen += xb.shape[0]
-                    for m in metrics:
-                        m.update(yb, out)
+                        if n and loss_fn is not None:
+                            total.add_(loss_fn(out, yb).detach(), alpha=n)
+                    if n:
+                        seen += n
+                        for m in metrics:
+                            m.update(yb, out)
         finally:
             model.train(was_training)
+        return total, seen
+
+    def _evaluate_data(self, model: torch.nn.Module, data: _Data, loss_fn: Any, metrics: Sequence[StreamingMetric],
+                       amp: torch.autocast | None, batch_size: int, device: torch.device) -> list[torch.Tensor]:
+        """Loss (if any) and metrics over ``data`` as device tensors; the caller syncs once."""
+        total, seen = self._evaluate_sums(model, data, loss_fn, metrics, amp, batch_size, device)
         values = [m.compute() for m in metrics]
         if loss_fn is not None:
             values.insert(0, total / seen if seen else torch.tensor(math.nan))
@@ -804,7 +985,11 @@ class Trainer:
         if path is None:
             logger.info("no checkpoint in %s yet; starting from epoch 0", self.checkpoint_dir)
             return None
-        ckpt = load_checkpoint(path, model=self.model, optimizer=self.optimizer, scaler=self.scaler)
+        if self._strategy.shards_parameters:  # every rank reads the full state and keeps its own shard of it
+            ckpt = load_checkpoint(path, scaler=self.scaler)
+            self._strategy.load_checkpoint_state(self.model, self.optimizer, ckpt)  # type: ignore[arg-type]
+        else:
+            ckpt = load_checkpoint(path, model=self.model, optimizer=self.optimizer, scaler=self.scaler)
         restore_rng_state(ckpt.get("rng") or {}, self._generator)
         restored = History.from_dict(ckpt.get("history"))
         self.history.history, self.history.epoch = restored.history, restored.epoch  # type: ignore[union-attr]
@@ -827,6 +1012,8 @@ class Trainer:
 
         Without ``path`` it goes to ``checkpoint_dir/checkpoint-epochNNNN.pt`` and old ones beyond
         ``keep_checkpoints`` are deleted. Callbacks such as ModelCheckpoint call this with their own path.
+        In a distributed fit only rank 0 writes (the others return the same path); under FSDP every rank must call
+        it, because gathering the sharded state is a collective.
 
         >>> Trainer().save_checkpoint()
         Traceback (most recent call last):
@@ -847,7 +1034,11 @@ class Trainer:
             "global_step": self.global_step,
             "callbacks": {key: cb.state_dict() for key, cb in self._keyed(callbacks) if cb is not None},
         }
-        written = save_checkpoint(path, model=self.model, optimizer=self.optimizer, scaler=self.scaler,
+        # the plain module's state (DDP: the unwrapped model; FSDP: gathered to rank 0, a collective)
+        model, optimizer, extra = self._strategy.state_for_checkpoint(self.model, self.optimizer, extra)
+        if not self._strategy.is_global_zero:
+            return Path(path)
+        written = save_checkpoint(path, model=model, optimizer=optimizer, scaler=self.scaler,
                                   epoch=self.epochs_done, history=self.history, extra=extra, generator=self._generator)
         if auto:
             prune_checkpoints(self.checkpoint_dir, self.keep_checkpoints)  # type: ignore[arg-type]
@@ -855,5 +1046,5 @@ class Trainer:
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={getattr(self, k if k != 'device' else 'device_arg')!r}"
-                         for k in ("device", "precision", "grad_clip", "seed"))
+                         for k in ("device", "precision", "grad_clip", "seed", "strategy"))
         return f"Trainer({opts})"
