@@ -7,14 +7,18 @@ TensorNetwork(...)
 """
 
 # `train` is the training package; it is also callable: tesla.train(model, X, y, optimizer, loss_fn, epochs)
-from tesla_lab import data, errors, loss, metrics, nn, optim, store, tn, train, utils
+from tesla_lab import data, errors, loss, metrics, models, nn, optim, store, tn, train, utils, workflow
 from tesla_lab.errors import TeslaError
+from tesla_lab.models import ModelBundle, load_bundle, make_model
 from tesla_lab.nn import Sequential, TensorNetwork, TTLinear, build_model, compress
 from tesla_lab.store import Project
 from tesla_lab.train import Trainer, evaluate, predict
+from tesla_lab.workflow import TrainConfig, deploy_model, evaluate_model, train_model
 
 __all__ = [
-    "data", "errors", "loss", "metrics", "nn", "optim", "store", "tn", "train", "utils", "Project",
+    "data", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn", "train", "utils", "workflow",
+    "Project", "TrainConfig", "train_model", "evaluate_model", "deploy_model", "make_model", "ModelBundle",
+    "load_bundle",
     "TeslaError", "Sequential", "TensorNetwork", "TTLinear", "build_model", "compress",
     "Trainer", "evaluate", "predict",
 ]

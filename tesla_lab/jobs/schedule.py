@@ -1,0 +1,622 @@
+"""Notebook schedules: run a parameterized notebook on a cron schedule, each slot exactly once.
+
+Schedules and their executions live in the project store (tables ``schedules`` and ``schedule_runs``), so
+``tesla schedule add|list|remove`` and a running ``tesla scheduler`` share them through the SQLite file.
+
+How a slot fires (the guarantees):
+
+* **Claim before run.** The scheduler inserts ``(schedule, scheduled_time)`` into ``schedule_runs`` in one write
+  transaction before executing; a UNIQUE constraint on that pair means a slot is claimed once, whatever the number
+  of schedulers or restarts. The row then records the execution's status, notebook run and output notebook.
+* **Restarts.** A restarted scheduler finds the slot already claimed and does not fire it again. A row left
+  ``running`` by a scheduler process that no longer exists is marked ``failed`` (interrupted) on start; that slot
+  is not retried (at most once per slot).
+* **Missed slots coalesce.** Slots that passed while no scheduler ran are not replayed one by one: the most recent
+  missed slot runs once, and its row counts the ones skipped (``missed``). A schedule added at 10:07 with
+  ``*/30 * * * *`` first fires at 10:30 (slots before it was added never count).
+* **One at a time.** Executions run one after the other; a run that outlasts its interval makes the next slot
+  fire late (once), never twice in parallel.
+
+Cron expressions have 5 fields (minute hour day-of-month month day-of-week) or are one of ``@hourly``,
+``@daily``, ``@weekly``, ``@monthly``, ``@yearly``; croniter evaluates them in the schedule's time zone (``UTC``
+unless given, e.g. ``Europe/Berlin``).
+
+>>> check_cron("*/30 * * * *")
+'*/30 * * * *'
+>>> check_cron("every day")
+Traceback (most recent call last):
+...
+tesla_lab.errors.ConfigError: invalid cron expression 'every day': ...; e.g. '*/30 * * * *' (every 30 minutes)...
+>>> from datetime import datetime, timezone
+>>> t = datetime(2024, 1, 1, 10, 7, tzinfo=timezone.utc).timestamp()
+>>> datetime.fromtimestamp(next_time("*/30 * * * *", t), timezone.utc).strftime("%H:%M")
+'10:30'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.jobs import notebooks
+from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
+from tesla_lab.store.runs import format_error, from_json, to_json, to_timestamps
+
+__all__ = [
+    "Schedule",
+    "Execution",
+    "Scheduler",
+    "check_cron",
+    "next_time",
+    "latest_slot",
+    "add_schedule",
+    "get_schedule",
+    "list_schedules",
+    "remove_schedule",
+    "schedules_frame",
+    "schedule_runs",
+]
+
+logger = logging.getLogger(__name__)
+
+_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_FIELDS = (("minute", 59), ("hour", 23), ("day-of-month", 31), ("month", 12), ("day-of-week", 7))
+_EXAMPLE = ("e.g. '*/30 * * * *' (every 30 minutes), '0 3 * * *' (daily at 03:00) or '0 9 * * 1-5' (weekdays at "
+            "09:00); 5 fields: minute hour day-of-month month day-of-week, or @hourly / @daily / @weekly / @monthly")
+_SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_MISSED_CAP = 1000  # missed slots counted at most (an every-minute schedule down for a month: 43 200)
+
+
+# ---------------------------------------------------------------------------------------------------- cron
+def _croniter() -> Any:
+    try:
+        from croniter import croniter
+    except ImportError as exc:  # optional dependency: name the extra
+        raise ConfigError("schedules need croniter; install it with `pip install 'tesla-lab[jobs]'`") from exc
+    return croniter
+
+
+def check_cron(expr: Any) -> str:
+    """Validate a cron expression and return it (whitespace normalised); the error names the value and gives
+    examples.
+
+    >>> check_cron("0  3 * * *")
+    '0 3 * * *'
+    >>> check_cron("*/61 * * * *")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: invalid cron expression '*/61 * * * *': the minute step 61 is out of range \
+1..59; e.g. '*/30 * * * *' ...
+    """
+    if not isinstance(expr, str) or not expr.strip():
+        raise ConfigError(f"invalid cron expression {expr!r}: it is empty or not text; {_EXAMPLE}")
+    text = " ".join(expr.split())
+    if text.startswith("@"):
+        if text.lower() not in _MACROS:
+            raise ConfigError(f"invalid cron expression {expr!r}: unknown shortcut; {_EXAMPLE}")
+        return text.lower()
+    parts = text.split(" ")
+    if len(parts) != 5:
+        raise ConfigError(f"invalid cron expression {expr!r}: it has {len(parts)} field(s), not 5; {_EXAMPLE}")
+    croniter = _croniter()
+    try:
+        croniter(text)
+    except (ValueError, KeyError, TypeError) as exc:  # croniter's errors are ValueErrors
+        raise ConfigError(f"invalid cron expression {expr!r}: {exc}; {_EXAMPLE}") from exc
+    # croniter accepts steps larger than the field (*/61 fires at minute 0 only): almost always a typo
+    for (name, top), part in zip(_FIELDS, parts):
+        for step in re.findall(r"/(\d+)", part):
+            if not 1 <= int(step) <= top:
+                raise ConfigError(f"invalid cron expression {expr!r}: the {name} step {step} is out of range "
+                                  f"1..{top}; {_EXAMPLE}")
+    return text
+
+
+def _zone(name: Any) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"a time zone is an IANA name like 'UTC' or 'Europe/Berlin'; got {name!r}")
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {name!r}; use an IANA name like 'UTC', 'Europe/Berlin' or "
+                          "'America/New_York'") from exc
+
+
+def next_time(cron: str, after: float, tz: str = "UTC") -> float:
+    """The first slot of ``cron`` strictly after ``after`` (Unix seconds), evaluated in time zone ``tz``.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 3, 30, 12, 0, tzinfo=timezone.utc).timestamp()
+    >>> datetime.fromtimestamp(next_time("0 9 * * *", t, "Europe/Berlin"), timezone.utc).isoformat()
+    '2024-03-31T07:00:00+00:00'
+    """
+    zone = _zone(tz)
+    try:
+        return float(_croniter()(cron, datetime.fromtimestamp(after, zone)).get_next(float))
+    except (ValueError, KeyError) as exc:  # CroniterBadDateError: '0 0 31 2 *' never happens
+        raise ConfigError(f"cron expression {cron!r} never fires ({exc}); {_EXAMPLE}") from exc
+
+
+def latest_slot(cron: str, now: float, tz: str = "UTC") -> float:
+    """The most recent slot of ``cron`` at or before ``now`` (Unix seconds).
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 1, 1, 10, 30, tzinfo=timezone.utc).timestamp()
+    >>> latest_slot("*/30 * * * *", t) == t, latest_slot("*/30 * * * *", t - 1) == t - 1800
+    (True, True)
+    """
+    zone = _zone(tz)
+    croniter = _croniter()
+    try:
+        prev = float(croniter(cron, datetime.fromtimestamp(now, zone)).get_prev(float))  # strictly before now
+        following = float(croniter(cron, datetime.fromtimestamp(prev, zone)).get_next(float))
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"cron expression {cron!r} never fires ({exc}); {_EXAMPLE}") from exc
+    return following if following <= now else prev
+
+
+def _count_between(cron: str, start: float, end: float, tz: str) -> int:
+    """Slots strictly between ``start`` and ``end`` (capped at ``_MISSED_CAP``)."""
+    it = _croniter()(cron, datetime.fromtimestamp(start, _zone(tz)))
+    count = 0
+    while count < _MISSED_CAP and float(it.get_next(float)) < end:
+        count += 1
+    return count
+
+
+# ---------------------------------------------------------------------------------------------- schedules
+@dataclass(frozen=True)
+class Schedule:
+    """One stored schedule: run ``notebook`` with ``parameters`` at every slot of ``cron`` (in ``timezone``).
+
+    ``notebook`` is stored relative to the project folder when it lies inside it (use :meth:`notebook_path`).
+
+    >>> s = Schedule(name="nightly", cron="0 3 * * *", notebook="notebooks/train.ipynb", parameters={"epochs": 5})
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc).timestamp()
+    >>> datetime.fromtimestamp(s.next_time(t), timezone.utc).isoformat()
+    '2024-01-02T03:00:00+00:00'
+    """
+
+    name: str
+    cron: str
+    notebook: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+    enabled: bool = True
+    created: float = 0.0
+    id: int | None = None
+
+    def next_time(self, after: float) -> float:
+        """The first slot strictly after ``after`` (Unix seconds)."""
+        return next_time(self.cron, after, self.timezone)
+
+    def latest_slot(self, now: float) -> float:
+        """The most recent slot at or before ``now``."""
+        return latest_slot(self.cron, now, self.timezone)
+
+    def notebook_path(self, project: Project) -> Path:
+        """The notebook's absolute path."""
+        path = Path(self.notebook)
+        return path if path.is_absolute() else project.path / path
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> Schedule:
+        return cls(name=row["name"], cron=row["cron"], notebook=row["notebook"],
+                   parameters=from_json(row["parameters"]) or {}, timezone=row["timezone"],
+                   enabled=bool(row["enabled"]), created=float(row["created"]), id=int(row["id"]))
+
+
+def _open(project: Project | str | os.PathLike[str] | None) -> Project:
+    return project if isinstance(project, Project) else Project(project)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not _SCHEDULE_NAME.match(name.strip()):
+        raise ConfigError(f"a schedule name is 1-100 letters, digits, '.', '_' or '-' (starting with a letter or "
+                          f"digit), e.g. 'nightly-train'; got {name!r}")
+    return name.strip()
+
+
+def _stored_notebook(project: Project, path: Path) -> str:
+    """Inside the project: a relative path (the project may move); elsewhere: absolute."""
+    try:
+        return path.relative_to(project.path).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def add_schedule(
+    project: Project | str | os.PathLike[str] | None,
+    name: str,
+    cron: str,
+    notebook: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    timezone: str = "UTC",
+    now: float | None = None,
+) -> Schedule:
+    """Store a new schedule (the notebook and its parameter names are checked now, and again at each run).
+
+    ``notebook``: a path (relative paths: from the current folder, then from the project folder). ``now``: the
+    creation time (Unix seconds; default: the clock), from which the first slot is counted.
+
+    >>> import tempfile
+    >>> project = Project.init(tempfile.mkdtemp())
+    >>> add_schedule(project, "nightly", "every day", "notebooks/train.ipynb")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: invalid cron expression 'every day': ...
+    """
+    proj = _open(project)
+    name = _check_name(name)
+    cron = check_cron(cron)
+    _zone(timezone)
+    next_time(cron, time.time() if now is None else now, timezone)  # refuses an expression that never fires
+    path = notebooks.find_notebook(notebook, proj.path)
+    params = dict(parameters or {})
+    if notebooks.RUN_ID_PARAMETER in params:
+        raise ConfigError(f"{notebooks.RUN_ID_PARAMETER!r} is set by the runner to each execution's run id; do not "
+                          "pass it")
+    notebooks.check_parameters(path, params)
+    created = time.time() if now is None else float(now)
+    try:
+        with proj.db.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO schedules (name, cron, timezone, notebook, parameters, enabled, created) "
+                "VALUES (?, ?, ?, ?, ?, 1, ?)",
+                (name, cron, timezone.strip(), _stored_notebook(proj, path), to_json(params, "parameters"), created))
+            new_id = int(cur.lastrowid or 0)
+    except sqlite3.IntegrityError as exc:
+        raise ConfigError(f"a schedule named {name!r} already exists; choose another name or remove it first "
+                          f"(`tesla schedule remove {name}`)") from exc
+    logger.info("added schedule %r: %s %s", name, cron, path)
+    return Schedule(name=name, cron=cron, notebook=_stored_notebook(proj, path), parameters=params,
+                    timezone=timezone.strip(), enabled=True, created=created, id=new_id)
+
+
+def list_schedules(project: Project | str | os.PathLike[str] | None, *, enabled_only: bool = False) -> list[Schedule]:
+    """Every stored schedule, by name.
+
+    >>> import tempfile
+    >>> list_schedules(Project.init(tempfile.mkdtemp()))
+    []
+    """
+    proj = _open(project)
+    where = " WHERE enabled = 1" if enabled_only else ""
+    return [Schedule._from_row(r) for r in proj.db.query(f"SELECT * FROM schedules{where} ORDER BY name")]
+
+
+def get_schedule(project: Project | str | os.PathLike[str] | None, name: str) -> Schedule:
+    """The schedule called ``name``; the error lists the existing ones.
+
+    >>> import tempfile
+    >>> get_schedule(Project.init(tempfile.mkdtemp()), "nightly")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.NotFoundError: no schedule named 'nightly'; existing schedules: (none); add one with ...
+    """
+    proj = _open(project)
+    row = proj.db.query_one("SELECT * FROM schedules WHERE name = ?", (name,))
+    if row is None:
+        names = [r["name"] for r in proj.db.query("SELECT name FROM schedules ORDER BY name")]
+        raise NotFoundError(f"no schedule named {name!r}; existing schedules: {', '.join(names) or '(none)'}; add one "
+                            "with `tesla schedule add NAME --cron '*/30 * * * *' NOTEBOOK`")
+    return Schedule._from_row(row)
+
+
+def remove_schedule(project: Project | str | os.PathLike[str] | None, name: str) -> Schedule:
+    """Delete a schedule and its execution history (the notebook runs stay in the store); returns it."""
+    proj = _open(project)
+    schedule = get_schedule(proj, name)
+    with proj.db.transaction() as conn:
+        conn.execute("DELETE FROM schedules WHERE id = ?", (schedule.id,))
+    logger.info("removed schedule %r", name)
+    return schedule
+
+
+def schedule_runs(project: Project | str | os.PathLike[str] | None, name: str | None = None) -> pd.DataFrame:
+    """Executions, newest slot first: ``id, schedule, scheduled_time, status, missed, run_id, output_sha256,
+    error, claimed, ended`` (times as UTC datetimes)."""
+    proj = _open(project)
+    sql = ("SELECT r.id, s.name AS schedule, r.scheduled_time, r.status, r.missed, r.run_id, r.output_sha256, "
+           "r.error, r.claimed, r.ended FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id")
+    args: tuple[Any, ...] = ()
+    if name is not None:
+        schedule = get_schedule(proj, name)
+        sql, args = sql + " WHERE r.schedule_id = ?", (schedule.id,)
+    rows = proj.db.query(sql + " ORDER BY r.scheduled_time DESC, r.id DESC", args)
+    columns = ["id", "schedule", "scheduled_time", "status", "missed", "run_id", "output_sha256", "error", "claimed",
+               "ended"]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    for col in ("scheduled_time", "claimed", "ended"):
+        frame[col] = to_timestamps(frame[col])
+    return frame
+
+
+def schedules_frame(project: Project | str | os.PathLike[str] | None, *, now: float | None = None) -> pd.DataFrame:
+    """One row per schedule for listings: ``name, cron, timezone, notebook, parameters, enabled, next_run,
+    last_run, last_status`` (times as UTC datetimes).
+
+    >>> import tempfile
+    >>> list(schedules_frame(Project.init(tempfile.mkdtemp())).columns)[:4]
+    ['name', 'cron', 'timezone', 'notebook']
+    """
+    proj = _open(project)
+    current = time.time() if now is None else now
+    last = {r["schedule_id"]: r for r in proj.db.query(
+        "SELECT r.schedule_id, r.scheduled_time, r.status FROM schedule_runs r JOIN (SELECT schedule_id, "
+        "MAX(scheduled_time) AS t FROM schedule_runs GROUP BY schedule_id) m ON m.schedule_id = r.schedule_id "
+        "AND m.t = r.scheduled_time")}
+    records = []
+    for s in list_schedules(proj):
+        done = last.get(s.id)
+        records.append({"name": s.name, "cron": s.cron, "timezone": s.timezone, "notebook": s.notebook,
+                        "parameters": s.parameters, "enabled": s.enabled,
+                        "next_run": s.next_time(max(current, s.created)) if s.enabled else None,
+                        "last_run": done["scheduled_time"] if done else None,
+                        "last_status": done["status"] if done else None})
+    columns = ["name", "cron", "timezone", "notebook", "parameters", "enabled", "next_run", "last_run", "last_status"]
+    frame = pd.DataFrame(records, columns=columns)
+    for col in ("next_run", "last_run"):
+        frame[col] = to_timestamps(frame[col])
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------- scheduler
+@dataclass(frozen=True)
+class Execution:
+    """One fired slot: its row id in ``schedule_runs``, the schedule, the slot (Unix seconds), the final status,
+    the notebook run, how many earlier missed slots it stands for, and the error text of a failure.
+
+    >>> Execution(id=1, schedule="nightly", scheduled_time=0.0, status="finished").ok
+    True
+    """
+
+    id: int
+    schedule: str
+    scheduled_time: float
+    status: str
+    run_id: str | None = None
+    missed: int = 0
+    error: str | None = None
+    output_sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the notebook ran to the end."""
+        return self.status == "finished"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+Runner = Callable[..., "notebooks.NotebookResult"]
+
+
+class Scheduler:
+    """Fires due schedules of a project: :meth:`tick` once (``tesla scheduler --once``) or :meth:`run` until
+    stopped (SIGTERM / SIGINT / :meth:`stop`).
+
+    Args:
+        project: the project (or its folder; ``None``: the one holding the current folder).
+        clock: returns the current Unix time (inject a fake one in tests).
+        sleep: waits up to the given seconds and may return early when :meth:`stop` is called (default: an event
+            wait); tests inject one that advances their clock.
+        runner: executes one notebook (default :func:`tesla_lab.jobs.notebooks.run`); called with the notebook
+            path, the parameters and ``project=, name=, check=False, cancel=, on_start=``.
+        max_wait: the longest sleep between checks, in seconds, so schedules added or removed while the scheduler
+            runs are seen within that time and a clock jump is corrected.
+        execution_timeout: seconds one cell may run (passed to papermill).
+
+    >>> import tempfile
+    >>> Scheduler(Project.init(tempfile.mkdtemp())).tick()
+    []
+    """
+
+    def __init__(
+        self,
+        project: Project | str | os.PathLike[str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Any] | None = None,
+        runner: Runner | None = None,
+        max_wait: float = 30.0,
+        execution_timeout: float | None = 6 * 3600.0,
+    ) -> None:
+        if not max_wait > 0:
+            raise ConfigError(f"max_wait is seconds (> 0) between checks; got {max_wait!r}")
+        self.project = _open(project)
+        self.clock = clock
+        self.runner: Runner = runner or notebooks.run
+        self.max_wait = float(max_wait)
+        self.execution_timeout = execution_timeout
+        self._stop = threading.Event()
+        self._sleep = sleep or self._stop.wait
+        self._host = socket.gethostname()
+
+    # -------------------------------------------------------------------------------------------- control
+    def stop(self) -> None:
+        """Ask the loop to end; a notebook that is running is stopped (its execution ends ``stopped``)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called (or SIGTERM / SIGINT arrived)."""
+        return self._stop.is_set()
+
+    # ---------------------------------------------------------------------------------------------- slots
+    @staticmethod
+    def _last_slot(query: Callable[..., Any], schedule_id: int) -> float | None:
+        row = query("SELECT MAX(scheduled_time) FROM schedule_runs WHERE schedule_id = ?", (schedule_id,))
+        return None if row is None or row[0] is None else float(row[0])
+
+    def due(self, now: float | None = None) -> list[tuple[Schedule, float, int]]:
+        """The schedules with a slot to fire at ``now``: ``(schedule, slot, missed)``, where ``slot`` is the most
+        recent slot after the last one fired (or after the schedule was created) and ``missed`` counts the
+        earlier ones it coalesces."""
+        now = self.clock() if now is None else now
+        found = []
+        for schedule in list_schedules(self.project, enabled_only=True):
+            last = self._last_slot(self.project.db.query_one, int(schedule.id or 0))
+            anchor = max(schedule.created, last if last is not None else float("-inf"))
+            try:
+                slot = schedule.latest_slot(now)
+            except ConfigError as exc:  # a schedule stored by an older version that croniter now refuses
+                logger.error("schedule %r: %s", schedule.name, exc)
+                continue
+            if slot > anchor:
+                found.append((schedule, slot, _count_between(schedule.cron, anchor, slot, schedule.timezone)))
+        return found
+
+    def claim(self, schedule: Schedule, slot: float, missed: int = 0) -> int | None:
+        """Claim ``slot`` of ``schedule`` (one write transaction); the new execution's id, or ``None`` when this
+        slot, or a later one, was claimed already (another scheduler, or a restart in the same slot)."""
+        try:
+            with self.project.db.transaction() as conn:
+                if conn.execute("SELECT 1 FROM schedules WHERE id = ? AND enabled = 1", (schedule.id,)).fetchone() \
+                        is None:
+                    return None  # removed or disabled meanwhile
+                last = self._last_slot(lambda sql, args: conn.execute(sql, args).fetchone(), int(schedule.id or 0))
+                if last is not None and last >= slot:
+                    return None
+                cur = conn.execute(
+                    "INSERT INTO schedule_runs (schedule_id, scheduled_time, status, claimed, missed, host, pid) "
+                    "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                    (schedule.id, slot, self.clock(), int(missed), self._host, os.getpid()))
+                return int(cur.lastrowid or 0)
+        except sqlite3.IntegrityError:  # the UNIQUE (schedule_id, scheduled_time) constraint: claimed elsewhere
+            return None
+
+    def recover(self) -> int:
+        """Mark executions left ``running`` by a scheduler process of this host that no longer exists as
+        ``failed`` (interrupted); their slots are not run again. Returns how many."""
+        rows = self.project.db.query("SELECT id, pid, run_id FROM schedule_runs WHERE status = 'running' AND host = ?",
+                                     (self._host,))
+        count = 0
+        for row in rows:
+            if row["pid"] is None or row["pid"] == os.getpid() or _alive(int(row["pid"])):
+                continue
+            error = (f"interrupted: the scheduler (pid {row['pid']}) ended before this execution finished; the slot is "
+                     "not run again")
+            self._record(int(row["id"]), "failed", run_id=row["run_id"], error=error, only_running=True)
+            if row["run_id"]:
+                with contextlib.suppress(NotFoundError):
+                    run = self.project.get_run(row["run_id"])
+                    if run.status not in FINAL_STATUSES:
+                        run.finish("failed", error=error)
+            count += 1
+        if count:
+            logger.warning("marked %d interrupted schedule execution(s) failed", count)
+        return count
+
+    def _record(self, execution_id: int, status: str, *, run_id: str | None = None, error: str | None = None,
+                output_sha256: str | None = None, only_running: bool = False) -> None:
+        guard = " AND status = 'running'" if only_running else ""
+        with self.project.db.transaction() as conn:
+            conn.execute(
+                "UPDATE schedule_runs SET status = ?, ended = ?, run_id = COALESCE(?, run_id), error = ?, "
+                f"output_sha256 = COALESCE(?, output_sha256) WHERE id = ?{guard}",
+                (status, self.clock(), run_id, error, output_sha256, execution_id))
+
+    def _set_run(self, execution_id: int, run: Run) -> None:
+        with self.project.db.transaction() as conn:
+            conn.execute("UPDATE schedule_runs SET run_id = ? WHERE id = ?", (run.id, execution_id))
+
+    # -------------------------------------------------------------------------------------------- running
+    def execute(self, schedule: Schedule, slot: float, execution_id: int, missed: int = 0) -> Execution:
+        """Run a claimed slot's notebook and record the outcome (never raises for a failing notebook)."""
+        stamp = datetime.fromtimestamp(slot, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        if missed:
+            logger.warning("schedule %r: %d missed slot(s) before %s coalesced into this one", schedule.name, missed,
+                           stamp)
+        logger.info("schedule %r: running slot %s (execution %d)", schedule.name, stamp, execution_id)
+        run_id = output = error = None
+        try:
+            result = self.runner(
+                schedule.notebook_path(self.project), dict(schedule.parameters), project=self.project,
+                name=f"{schedule.name} @ {stamp}", check=False, cancel=self._stop.is_set,
+                on_start=lambda run: self._set_run(execution_id, run), execution_timeout=self.execution_timeout)
+            status, run_id, error = result.status, result.run_id, result.error
+            with contextlib.suppress(NotFoundError, TeslaError):
+                output = self.project.get_run(run_id).artifact_sha("notebook.ipynb")
+        except TeslaError as exc:  # the notebook was deleted, a parameter no longer exists, ...
+            status, error = "failed", str(exc)
+        except Exception as exc:  # a bug must not end the scheduler: record it and go on
+            logger.exception("schedule %r: execution %d failed", schedule.name, execution_id)
+            status, error = "failed", format_error(exc)
+        self._record(execution_id, status, run_id=run_id, error=error, output_sha256=output)
+        log = {"finished": logger.info, "stopped": logger.warning}.get(status, logger.error)
+        log("schedule %r: slot %s %s%s", schedule.name, stamp, status, f": {error.splitlines()[0]}" if error else "")
+        return Execution(id=execution_id, schedule=schedule.name, scheduled_time=slot, status=status, run_id=run_id,
+                         missed=missed, error=error, output_sha256=output)
+
+    def tick(self, now: float | None = None) -> list[Execution]:
+        """Fire every slot due at ``now`` (default: the clock), one after the other; returns the executions."""
+        done = []
+        for schedule, slot, missed in self.due(now):
+            if self.stopping:
+                break
+            execution_id = self.claim(schedule, slot, missed)
+            if execution_id is None:
+                continue
+            done.append(self.execute(schedule, slot, execution_id, missed))
+        return done
+
+    def seconds_until_next(self, now: float | None = None) -> float:
+        """Seconds from ``now`` to the next slot of any enabled schedule, capped at ``max_wait``."""
+        now = self.clock() if now is None else now
+        wait = self.max_wait
+        for schedule in list_schedules(self.project, enabled_only=True):
+            with contextlib.suppress(ConfigError):
+                wait = min(wait, schedule.next_time(max(now, schedule.created)) - now)
+        return max(wait, 0.0)
+
+    def run(self, *, once: bool = False, handle_signals: bool = True) -> list[Execution]:
+        """Fire due slots until stopped (``once=True``: what is due now, then return). SIGTERM and SIGINT stop
+        the loop cleanly (a running notebook is stopped and recorded ``stopped``). Returns the executions."""
+        previous: dict[int, Any] = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, lambda signum, frame: self.stop())
+        executions: list[Execution] = []
+        try:
+            self.recover()
+            if once:
+                return self.tick()
+            logger.info("scheduler started for project %s", self.project.path)
+            while not self.stopping:
+                executions += self.tick()
+                if self.stopping:
+                    break
+                # a little past the slot, so a clock that runs slightly behind the sleep does not wake early
+                self._sleep(min(self.seconds_until_next() + 0.01, self.max_wait))
+            logger.info("scheduler stopped")
+            return executions
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -1,0 +1,303 @@
+"""Training in a background process: launch, watch, stop (cleanly, then by signal) and resume.
+
+:func:`launch_training` records a ``queued`` run in the project store, writes the training config next to it
+(``.tesla/jobs/<run id>.json``) and starts ``[sys.executable, -m, tesla_lab.jobs.worker, ...]`` as an argument list
+(no shell) in a new session, hence its own process group, with stdout/stderr going to ``.tesla/jobs/<run id>.log``.
+The worker trains with :func:`tesla_lab.workflow.train_model`, which writes per-epoch metrics, checkpoints and the
+final status to the store; the caller only polls the store (``job.run.history()``) and never blocks.
+
+Stopping is cooperative first: :meth:`TrainingJob.stop` sets the run's stop flag (:meth:`Run.request_stop`), which
+the trainer reads between steps, ends the epoch, stores a checkpoint and ends the run ``stopped``. If the process is
+still alive after ``grace`` seconds, its whole process group gets SIGTERM (the worker turns that into a clean
+``stopped`` run), and SIGKILL after another ``grace``. A worker that dies without ending its run (killed, out of
+memory, segfault) is noticed by :meth:`TrainingJob.poll`, which marks the run ``failed`` with the log's tail.
+
+>>> import tempfile
+>>> from tesla_lab.store import Project
+>>> project = Project.init(tempfile.mkdtemp())
+>>> launch_training(project, {"epochs": 0})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+tesla_lab.errors.ConfigError: ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.store import FINAL_STATUSES, Project, Run
+
+__all__ = ["JobError", "TrainingJob", "launch_training", "resume_training", "attach", "list_devices", "JOBS_DIR"]
+
+logger = logging.getLogger(__name__)
+
+JOBS_DIR = "jobs"  # under the project's .tesla/ folder: <run id>.json (config) and <run id>.log (output)
+DEFAULT_GRACE = 10.0  # seconds between the stop flag and SIGTERM, and between SIGTERM and SIGKILL
+_LOG_TAIL = 4000  # characters of the worker's log stored with a run that died without a word
+
+_lock = threading.Lock()
+_jobs: dict[str, TrainingJob] = {}  # run id -> job started by this process (it holds the Popen to reap)
+
+
+class JobError(TeslaError, RuntimeError):
+    """A background job cannot be started, found, stopped or resumed as asked."""
+
+
+def list_devices() -> list[str]:
+    """The devices a run can be placed on: ``'cpu'`` and ``'cuda:<i>'`` for each GPU visible to this process
+    (an existing ``CUDA_VISIBLE_DEVICES`` is respected, so indices are the visible ones).
+
+    >>> list_devices()[0]
+    'cpu'
+    """
+    devices = ["cpu"]
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken CUDA install must not break the device list  # pragma: no cover
+        logger.warning("could not query CUDA devices; offering the CPU only", exc_info=True)
+    return devices
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    """The config as a plain dict, validated by the workflow's ``TrainConfig`` (the worker builds the same)."""
+    from tesla_lab.workflow import TrainConfig  # higher layer: imported where it is used
+
+    if isinstance(config, TrainConfig):
+        return config.to_dict()
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"a training config must be a dict or a TrainConfig; got {type(config).__name__}")
+    return TrainConfig.from_dict(dict(config)).to_dict()  # raises the ConfigError that names the bad field
+
+
+def _jobs_dir(project: Project) -> Path:
+    folder = project.db.path.parent / JOBS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class TrainingJob:
+    """A training run in a background process. Get one from :func:`launch_training`, :func:`resume_training` or
+    :func:`attach` (for a run started elsewhere, e.g. before the dashboard restarted).
+
+    Attributes:
+        project: the project (its store is what the worker writes to).
+        run_id: the run the worker trains.
+        pid: the worker's process id (also its process group id).
+        log_path: the worker's stdout and stderr.
+    """
+
+    def __init__(self, project: Project, run_id: str, pid: int | None, log_path: Path,
+                 process: subprocess.Popen[bytes] | None = None) -> None:
+        self.project = project
+        self.run_id = run_id
+        self.pid = pid
+        self.log_path = log_path
+        self._process = process
+        self._stop_requested_at: float | None = None
+        self._signalled: int | None = None
+        self._timer: threading.Timer | None = None
+
+    # ------------------------------------------------------------------------------------------- reading
+    @property
+    def run(self) -> Run:
+        """The run in the store (every read goes to the database)."""
+        return Run(self.project.db, self.project.artifacts, self.run_id)
+
+    def is_alive(self) -> bool:
+        """True while the worker process runs."""
+        if self._process is not None:
+            return self._process.poll() is None
+        return _pid_alive(self.pid)
+
+    @property
+    def returncode(self) -> int | None:
+        """The worker's exit code once it ended (``None`` while it runs, or when attached to a foreign process)."""
+        return None if self._process is None else self._process.poll()
+
+    def log_tail(self, chars: int = _LOG_TAIL) -> str:
+        """The last ``chars`` characters of the worker's output ('' before it wrote anything)."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - chars))
+                return fh.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def poll(self) -> str:
+        """The run's status; as a side effect notices a worker that died without ending its run (marked
+        ``failed`` with the exit code and the log's tail) and escalates a stop whose grace period ran out."""
+        status = self.run.status
+        alive = self.is_alive()
+        known = self._process is not None or self.pid is not None  # an attached queued run has no pid yet
+        if status not in FINAL_STATUSES and not alive and known:
+            code = self.returncode
+            if self._signalled is not None:
+                self.run.finish("stopped", error=f"stopped by signal {self._signalled} after the grace period")
+            else:
+                tail = self.log_tail().strip()
+                self.run.finish("failed", error=f"the training process exited with code {code} without ending the "
+                                                f"run (killed or crashed); its last output:\n{tail}")
+            status = self.run.status
+        return status
+
+    def wait(self, timeout: float | None = None, interval: float = 0.2) -> str:
+        """Block until the run ends (or ``timeout`` seconds pass) and return its status. For scripts and tests;
+        the UI polls instead."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            status = self.poll()
+            if status in FINAL_STATUSES and not self.is_alive():
+                return status
+            if deadline is not None and time.monotonic() >= deadline:
+                return status
+            time.sleep(interval)
+
+    # ------------------------------------------------------------------------------------------- stopping
+    def stop(self, grace: float = DEFAULT_GRACE) -> None:
+        """Ask the run to stop (store flag; the trainer ends the epoch and keeps a checkpoint), then SIGTERM the
+        process group after ``grace`` seconds if it is still alive, and SIGKILL after another ``grace``.
+        Returns at once; a timer thread does the escalation."""
+        if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
+            raise ConfigError(f"grace must be a number of seconds >= 0; got {grace!r}")
+        self.run.request_stop()
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+            if self.is_alive():
+                self._timer = threading.Timer(grace, self._escalate, args=(grace,))
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _escalate(self, grace: float) -> None:
+        for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
+            if not self.is_alive():
+                return
+            logger.warning("run %s did not stop within %.0f s; sending signal %d to its process group",
+                           self.run_id[:8], grace, sig)
+            self.kill(sig)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and self.is_alive():
+                time.sleep(0.1)
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        """Send ``sig`` to the worker's whole process group now (no grace period)."""
+        if not self.pid or not self.is_alive():
+            return
+        self._signalled = int(sig)
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(self.pid, sig)  # the worker leads its own group (start_new_session)
+            elif self._process is not None:  # pragma: no cover - Windows
+                self._process.terminate()
+        except ProcessLookupError:
+            pass
+
+    def __repr__(self) -> str:
+        return f"TrainingJob(run_id={self.run_id[:8]!r}, pid={self.pid}, alive={self.is_alive()})"
+
+
+def _spawn(project: Project, run: Run, config: dict[str, Any], resume: str | None) -> TrainingJob:
+    folder = _jobs_dir(project)
+    config_path = folder / f"{run.id}.json"
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    log_path = folder / f"{run.id}.log"
+    cmd = [sys.executable, "-m", "tesla_lab.jobs.worker", "--project", str(project.path), "--run-id", run.id,
+           "--config", str(config_path)]
+    if resume is not None:
+        cmd += ["--resume", resume]
+    env = dict(os.environ)
+    # the worker imports the same tesla_lab as this process, installed or not (it starts in the project folder)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("TQDM_DISABLE", "1")  # no progress bars flooding the log
+    with open(log_path, "ab") as log:
+        try:
+            process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       cwd=str(project.path), env=env, start_new_session=True, close_fds=True)
+        except OSError as exc:
+            run.finish("failed", error=f"could not start the training process: {exc}")
+            raise JobError(f"could not start the training process {cmd[0]!r}: {exc}; check that the Python "
+                           "interpreter exists and is executable") from exc
+    job = TrainingJob(project, run.id, process.pid, log_path, process)
+    with _lock:
+        _jobs[run.id] = job
+    logger.info("started training run %s (%s) as process %d", run.id[:8], run.name, process.pid)
+    return job
+
+
+def launch_training(project: Project, config: Any, *, name: str | None = None,
+                    parent: str | Run | None = None) -> TrainingJob:
+    """Start training ``config`` (a ``TrainConfig`` or its dict) in a background process and return the job.
+
+    The config is validated here first (a bad one raises :class:`~tesla_lab.errors.ConfigError` and starts
+    nothing). The run exists in the store as ``queued`` when this returns; follow it with ``job.run``.
+    """
+    if not isinstance(project, Project):
+        raise ConfigError(f"launch_training needs a tesla_lab.store.Project; got {type(project).__name__}")
+    config = _config_dict(config)
+    run = project.start_run(name=name, config=config, status="queued", parent=parent)
+    return _spawn(project, run, config, None)
+
+
+def resume_training(project: Project, run: str | Run, *, epochs: int | None = None,
+                    name: str | None = None) -> TrainingJob:
+    """Continue ``run`` from its latest checkpoint in a new run (its child, same config; ``epochs`` raises the
+    total epoch count). Raises :class:`JobError` when the run has no checkpoint or is still running."""
+    source = project.get_run(run)
+    if source.status not in FINAL_STATUSES:
+        raise JobError(f"run {source.id[:8]} ({source.name}) is {source.status}; stop it before resuming it")
+    checkpoint = source.latest_checkpoint()
+    if checkpoint is None:
+        raise JobError(f"run {source.id[:8]} ({source.name}) has no checkpoint to resume from; train with "
+                       "checkpointing on (checkpoint_every >= 1), or start a new run")
+    config = dict(source.config or {})
+    if not config:
+        raise JobError(f"run {source.id[:8]} ({source.name}) has no stored training config; it was not started "
+                       "by launch_training, start a new run instead")
+    if epochs is not None:
+        config["epochs"] = epochs
+    config = _config_dict(config)
+    child = project.start_run(name=name or source.name, config=config, status="queued",
+                              parent=source)
+    return _spawn(project, child, config, str(checkpoint))
+
+
+def attach(project: Project, run: str | Run) -> TrainingJob:
+    """The job behind ``run``: the one this process started, or a handle on the process id the run recorded
+    (to watch or stop a run after the dashboard restarted)."""
+    found = project.get_run(run)
+    with _lock:
+        job = _jobs.get(found.id)
+    if job is not None:
+        return job
+    info = found.info()
+    # a final run's recorded pid may belong to an unrelated process by now: never signal it
+    pid = info.get("pid") if info["status"] not in FINAL_STATUSES else None
+    return TrainingJob(project, found.id, int(pid) if pid else None, _jobs_dir(project) / f"{found.id}.log")
