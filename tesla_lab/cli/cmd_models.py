@@ -12,6 +12,8 @@ created project ...
 from __future__ import annotations
 
 import argparse
+import os
+from typing import Any
 
 from tesla_lab.cli.output import out, records, table, to_json
 from tesla_lab.cli.registry import get_project, register_command
@@ -59,13 +61,67 @@ def _configure_deploy(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--stage", default="production", choices=["production", "staging"],
                         help="the stage to promote to (default: production)")
     parser.add_argument("--version", type=int, help="the version to promote (default: the newest)")
+    parser.add_argument("--export", action="store_true",
+                        help="also export it (TorchScript + ONNX + metadata) under exports/NAME-vN")
+    parser.add_argument("--serve", action="store_true",
+                        help="export it and serve it over REST (POST /predict) until Ctrl-C")
+    add_serve_options(parser)
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``tesla deploy --serve`` and ``tesla serve``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need --token)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--token", default=os.environ.get("TESLA_SERVE_TOKEN"),
+                        help="require 'Authorization: Bearer TOKEN' (default: $TESLA_SERVE_TOKEN)")
+
+
+def export_and_serve(args: argparse.Namespace, project: Any, *, stage: str | None, version: int | None,
+                     serve: bool) -> None:
+    """Export the registered model, then (``serve``) run the REST server on it until interrupted."""
+    from tesla_lab.serve import check_bind
+    from tesla_lab.serve import serve as run_server
+    from tesla_lab.serve.deploy import export_registered
+
+    if serve:
+        check_bind(args.host, args.token)  # refuse 0.0.0.0 without a token before any work
+    info = export_registered(project, args.model, stage=stage, version=version)
+    out(f"exported {args.model} to {info.path} ({', '.join(info.formats)})")
+    if serve:
+        out(f"serving on http://{args.host}:{args.port} (POST /predict, GET /health /metadata /metrics); Ctrl-C stops")
+        run_server(info.path, host=args.host, port=args.port, token=args.token)
 
 
 def _run_deploy(args: argparse.Namespace) -> int:
     from tesla_lab.workflow import deploy_model
 
-    out(str(deploy_model(get_project(args), args.model, args.stage, version=args.version)))
+    project = get_project(args)
+    if args.serve:
+        from tesla_lab.serve import check_bind
+
+        check_bind(args.host, args.token)
+    result = deploy_model(project, args.model, args.stage, version=args.version)
+    out(str(result))
+    if args.export or args.serve:
+        export_and_serve(args, project, stage=None, version=result.version, serve=args.serve)
     return 0
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model", required=True, metavar="NAME")
+    parser.add_argument("-p", "--stage", default="production", help="serve the version in this stage")
+    parser.add_argument("--version", type=int, help="serve this version instead of the stage's")
+    add_serve_options(parser)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    stage = None if args.version is not None else args.stage
+    export_and_serve(args, get_project(args), stage=stage, version=args.version, serve=True)
+    return 0
+
+
+register_command("serve", "serve a deployed model over REST on 127.0.0.1 (export + uvicorn)",
+                 configure=_configure_serve, run=_run_serve)
 
 
 register_command("deploy", "promote a registered model to production or staging", configure=_configure_deploy,

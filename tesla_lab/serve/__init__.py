@@ -12,17 +12,18 @@ FastAPI, uvicorn and ONNX are optional: ``pip install 'tesla-lab[serve]'``. Expo
 """
 
 from tesla_lab.serve._deps import MissingDependencyError
+from tesla_lab.serve.deploy import export_registered
 from tesla_lab.serve.export import ExportError, ExportInfo, export_model, read_metadata
 from tesla_lab.serve.inputs import InputError, InputSpec
 from tesla_lab.serve.loadtest import LoadTestResult, load_test
 from tesla_lab.serve.monitor import DriftMonitor, LatencyWindow, Monitor, RequestLog, psi, reference_profile
 from tesla_lab.serve.predictor import ExportedModel, load_exported
-from tesla_lab.serve.server import background_server, create_app, serve
+from tesla_lab.serve.server import background_server, check_bind, create_app, serve
 
 __all__ = [
     "export_model", "load_exported", "read_metadata", "ExportedModel", "ExportInfo", "ExportError",
     "InputError", "InputSpec", "MissingDependencyError",
-    "create_app", "serve", "background_server",
+    "create_app", "serve", "background_server", "check_bind", "export_registered",
     "Monitor", "DriftMonitor", "LatencyWindow", "RequestLog", "psi", "reference_profile",
     "load_test", "LoadTestResult",
 ]

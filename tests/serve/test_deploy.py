@@ -1,0 +1,98 @@
+"""tesla deploy --export / --serve and tesla serve: a model trained by the workflow, exported and served."""
+
+import json
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+
+from tesla_lab.cli import main
+from tesla_lab.errors import ConfigError
+from tesla_lab.serve import background_server, export_registered, load_exported
+from tesla_lab.store import Project
+from tesla_lab.workflow import deploy_model, load_registered, train_model
+
+pytest.importorskip("fastapi")
+
+
+def _iris():
+    frame = load_iris(as_frame=True).frame
+    frame["species"] = np.array(["setosa", "versicolor", "virginica"])[frame.pop("target")]
+    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = Project.init(tmp_path_factory.mktemp("deploy"))
+    frame = _iris()
+    train_model(project, {"dataset": "iris", "target": "species", "framework": "tt", "epochs": 15, "lr": 0.05,
+                          "model": {"hidden_sizes": [16], "tt_rank": 2}}, name="flowers", data=frame.iloc[:120])
+    return project, frame.iloc[120:]
+
+
+def test_export_answers_like_the_bundle_in_the_original_labels(project):
+    proj, held_out = project
+    info = export_registered(proj, "flowers")
+    assert info.path.name == "flowers-v1" and info.path.parent.name == "exports"
+    served = load_exported(info.path)
+    rows = held_out.drop(columns=["species"])
+    expected = load_registered(proj, "flowers").predict(rows)
+    got = served.predict(rows.to_dict("records"))["predictions"]
+    assert list(got) == list(expected)
+    assert set(got) <= {"setosa", "versicolor", "virginica"}
+    assert served.metadata["metadata"]["model_name"] == "flowers"
+    assert served.metadata["reference"]  # drift histograms from the run's training data
+
+
+def test_served_over_http_on_loopback(project):
+    proj, held_out = project
+    info = export_registered(proj, "flowers")
+    rows = held_out.drop(columns=["species"]).head(5).to_dict("records")
+    with background_server(str(info.path)) as url:
+        req = urllib.request.Request(f"{url}/predict", data=json.dumps({"rows": rows}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        body = json.loads(urllib.request.urlopen(req, timeout=10).read())
+    assert body["predictions"] == list(load_registered(proj, "flowers").predict(pd.DataFrame(rows)))
+
+
+def test_binary_single_logit_and_regression_targets_are_mapped_back(tmp_path):
+    proj = Project.init(tmp_path)
+    data = load_breast_cancer(as_frame=True).frame.iloc[:, list(range(6)) + [-1]]
+    train_model(proj, {"dataset": "bc", "target": "target", "family": "logistic", "epochs": 10, "lr": 0.05},
+                name="bc", data=data)
+    bundle = load_registered(proj, "bc")
+    served = load_exported(export_registered(proj, "bc").path)
+    rows = data.drop(columns=["target"]).head(20)
+    assert list(served.predict(rows)["predictions"]) == list(bundle.predict(rows))
+    train_model(proj, {"dataset": "diabetes", "family": "linear", "epochs": 10, "lr": 0.05}, name="reg")
+    reg = load_registered(proj, "reg")
+    assert reg.target_scaling["std"] > 1  # trained on standardized targets
+    served = load_exported(export_registered(proj, "reg").path)
+    from tesla_lab.data import load_sample
+
+    frame, _ = load_sample("diabetes")
+    rows = frame[reg.features].head(10)
+    np.testing.assert_allclose(np.asarray(served.predict(rows)["predictions"], dtype=float).ravel(),
+                               np.asarray(reg.predict(rows), dtype=float).ravel(), rtol=1e-4, atol=1e-3)
+
+
+def test_scikit_learn_models_are_refused_with_the_families_that_export(tmp_path):
+    proj = Project.init(tmp_path)
+    train_model(proj, {"framework": "scikit-learn", "family": "sklearn:logistic", "dataset": "iris"}, name="sk",
+                data=_iris())
+    with pytest.raises(ConfigError, match=r"sklearn:logistic model, which cannot be exported .* tt_mlp"):
+        export_registered(proj, "sk")
+
+
+def test_cli_deploy_export_and_serve_refuses_public_bind_without_token(project, capsys, monkeypatch):
+    proj, _ = project
+    monkeypatch.delenv("TESLA_SERVE_TOKEN", raising=False)
+    assert main(["--project", str(proj.path), "deploy", "-m", "flowers", "-p", "production", "--export"]) == 0
+    assert "exported flowers to" in capsys.readouterr().out
+    assert proj.registry.get_model("flowers", stage="production").version == 1
+    code = main(["--project", str(proj.path), "serve", "-m", "flowers", "--host", "0.0.0.0"])
+    assert code == 1
+    assert "requires --token" in capsys.readouterr().err
+    deploy_model(proj, "flowers", "staging")
