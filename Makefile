@@ -4,13 +4,15 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.tesla-installed
 PIP     := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# jlpm ships with jupyter-builder in the venv
+JLPM    := PATH="$(abspath $(VENV))/bin:$$PATH" jlpm
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean labextension test-js
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[all,test]'
+	HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(PIP) -e '.[all,test]'
 	$(PY) -m ipykernel install --sys-prefix --name tesla-lab --display-name 'TESLA Lab (Python)' >/dev/null
 	touch $(STAMP)
 
@@ -22,8 +24,19 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check tesla_lab tests bench
 
-test: $(STAMP) lint
+test: $(STAMP) lint labextension test-js
 	$(PY) -m pytest
+
+# The JupyterLab extension is committed prebuilt (tesla_lab/labextension) so pip users and CI need no node;
+# rebuild only when extensions/ changed (content hash vs the stamp the last build wrote; never file times).
+labextension: $(STAMP)
+	@if $(PY) extensions/scripts/source_hash.py --check; then echo "tesla_lab/labextension is up to date"; else \
+	  set -e; cd extensions; $(JLPM) install --immutable; $(JLPM) build:prod; cd ..; \
+	  HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(PIP) --no-deps -e .; fi  # the -e refreshes the copy in $(VENV)/share
+
+test-js: $(STAMP)
+	@if command -v node >/dev/null 2>&1; then cd extensions && $(JLPM) install --immutable && $(JLPM) test; \
+	else echo "SKIPPED: the JupyterLab extension's jest tests need node >= 18 (apt-get install nodejs npm)"; fi
 
 bench: $(STAMP)
 	$(PY) bench/trainer_overhead.py
