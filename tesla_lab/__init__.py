@@ -6,8 +6,9 @@
 TensorNetwork(...)
 """
 
-# `train` is the training package; it is also callable: tesla.train(model, X, y, optimizer, loss_fn, epochs)
-from tesla_lab import data, errors, loss, metrics, models, nn, optim, store, tn, train, utils, workflow
+# `train` and `automl` are packages that are also callable: tesla.train(model, X, y, optimizer, loss_fn, epochs),
+# tesla.automl(df, "y", time_budget=60)
+from tesla_lab import automl, data, errors, loss, metrics, models, nn, optim, store, tn, train, utils, workflow
 from tesla_lab.errors import TeslaError
 from tesla_lab.models import ModelBundle, load_bundle, make_model
 from tesla_lab.nn import Sequential, TensorNetwork, TTLinear, build_model, compress
@@ -16,7 +17,7 @@ from tesla_lab.train import Trainer, evaluate, predict
 from tesla_lab.workflow import TrainConfig, deploy_model, evaluate_model, train_model
 
 __all__ = [
-    "data", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn", "train", "utils", "workflow",
+    "automl", "data", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn", "train", "utils", "workflow",
     "Project", "TrainConfig", "train_model", "evaluate_model", "deploy_model", "make_model", "ModelBundle",
     "load_bundle",
     "TeslaError", "Sequential", "TensorNetwork", "TTLinear", "build_model", "compress",

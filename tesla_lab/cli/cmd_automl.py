@@ -1,0 +1,145 @@
+"""``tesla automl``: build an :class:`~tesla_lab.automl.AutoMLConfig` from the flags, hand it to
+:func:`~tesla_lab.automl.run_automl`, print the trials as they end, the leaderboard, the test metrics and the
+registered model.
+
+>>> import tempfile
+>>> from tesla_lab.cli import main
+>>> root = tempfile.mkdtemp(); _ = main(["init", root])  # doctest: +ELLIPSIS
+created project ...
+>>> main(["--project", root, "automl", "-d", "iris", "--families", "sklearn:logistic", "--max-trials", "2",
+...       "--time-budget", "20", "-q"])  # doctest: +ELLIPSIS
+automl iris-automl on iris@1: classification of 'target', best of 2 trial(s) by validation accuracy ...
+rank  trial  family            val_accuracy  fit_time  n_params  status  params
+...
+registered iris-automl v1 (run ...)
+...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import yaml
+
+from tesla_lab.cli.output import out, plain, table, to_json
+from tesla_lab.cli.registry import get_project, register_command
+
+__all__ = ["config_from_args", "format_params"]
+
+
+def _space(text: str) -> tuple[str, str, Any]:
+    key, sep, value = text.partition("=")
+    family, dot, param = key.strip().rpartition(".")
+    if not sep or not dot or not family or not param:
+        raise argparse.ArgumentTypeError(f"expected FAMILY.PARAM=VALUE (e.g. tt_mlp.tt_rank=[2,4] or mlp.epochs=30); "
+                                         f"got {text!r}")
+    try:
+        parsed = yaml.safe_load(value)  # 30 → int, [2, 4] → list (a choice), text stays text
+    except yaml.YAMLError:
+        parsed = value
+    return family, param, parsed
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-d", "--dataset", metavar="NAME[@V]|FILE|SAMPLE",
+                        help="the data (default: the dataset loaded last)")
+    parser.add_argument("--target", help="target column (default: the one given at `tesla load`, else the last)")
+    parser.add_argument("--features", help="comma-separated feature columns (default: all others)")
+    parser.add_argument("--task", choices=["auto", "classification", "regression"])
+    parser.add_argument("-m", "--model", metavar="NAME", help="registered model name (default: DATASET-automl)")
+    parser.add_argument("-t", "--time-budget", type=float, metavar="SECONDS",
+                        help="seconds of search (default 60); the final refit comes on top")
+    parser.add_argument("-n", "--max-trials", type=int, metavar="N", help="most trials to run (default 50)")
+    parser.add_argument("--families", metavar="F,F",
+                        help="model families to search (default: linear/logistic, mlp, tt_mlp, random forest and "
+                             "scikit-learn's linear model)")
+    parser.add_argument("--metric", help="validation metric: accuracy (default), f1, precision, recall, roc_auc; "
+                                         "r2 (default), rmse, mae, mse")
+    parser.add_argument("--space", type=_space, action="append", default=[], metavar="FAMILY.PARAM=VALUE",
+                        help="fix a parameter (mlp.epochs=30) or restrict it to choices (tt_mlp.tt_rank=[2,4]); "
+                             "repeatable")
+    parser.add_argument("--test-size", type=float, help="held-out test fraction (default 0.2)")
+    parser.add_argument("--val-size", type=float, help="validation fraction trials are scored on (default 0.2)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
+    parser.add_argument("--storage", metavar="URL|project",
+                        help="keep the Optuna study: 'project' (.tesla/optuna.db) or an RDB URL (default: memory)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads during the search (default 1)")
+    parser.add_argument("--no-refit", action="store_true",
+                        help="keep the best trial's model instead of retraining it on train + validation rows")
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="leaderboard rows to print (default 10)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no line per trial")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~tesla_lab.automl.AutoMLConfig` the flags describe (flags left out keep the defaults)."""
+    from tesla_lab.automl import AutoMLConfig
+
+    space: dict[str, dict[str, Any]] = {}
+    for family, param, value in args.space:
+        space.setdefault(family, {})[param] = value
+    return AutoMLConfig().replace(
+        dataset=args.dataset, target=args.target, features=args.features, task=args.task, families=args.families,
+        metric=args.metric, time_budget=args.time_budget, max_trials=args.max_trials, space=space or None,
+        test_size=args.test_size, val_size=args.val_size, seed=args.seed, device=args.device, storage=args.storage,
+        torch_threads=args.threads, refit=False if args.no_refit else None)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    """Hyper-parameters as ``key=value`` pairs, floats to 3 significant digits.
+
+    >>> format_params({"hidden_sizes": [64, 64], "lr": 0.0123456, "max_depth": None})
+    'hidden_sizes=[64, 64], lr=0.0123, max_depth=None'
+    """
+    parts = []
+    for key, value in params.items():
+        text = f"{value:.3g}" if isinstance(value, float) else json.dumps(value) if isinstance(value, list) else value
+        parts.append(f"{key}={text}")
+    return ", ".join(parts) or "(defaults)"
+
+
+def _trial_line(record: Any) -> None:
+    score = "-" if record.val_score is None else f"{record.val_score:.4g}"
+    detail = f"  {record.error}" if record.error else ""
+    out(f"  trial {record.trial:3d}  {record.family:<22} {record.status:<7} val {score:<8} "
+        f"{record.fit_time:6.2f} s{detail}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tesla_lab.automl import run_automl
+
+    project = get_project(args)
+    cfg = config_from_args(args)
+    quiet = args.quiet or args.json
+    result = run_automl(project, cfg, name=args.model, on_trial=() if quiet else _trial_line)
+    board = result.leaderboard
+    if args.json:
+        out(to_json({"name": result.name, "version": result.version, "run_id": result.run_id,
+                     "dataset": result.dataset, "task": result.task, "metric": result.metric,
+                     "maximize": result.maximize, "best": result.best.to_dict(), "test_metrics": result.test_metrics,
+                     "n_trials": result.n_trials, "n_failed": result.n_failed, "elapsed": result.elapsed,
+                     "leaderboard": [plain(r) for r in board.to_dict(orient="records")]}))
+        return 0
+    score = f"val_{result.metric}"
+    out(f"automl {result.name} on {result.dataset}: {result.task} of {result.bundle.target!r}, best of "
+        f"{result.n_trials} trial(s) by validation {result.metric} ({result.n_failed} failed, {result.elapsed:.1f} s)")
+    rows = [{"rank": i + 1, "trial": r["trial"], "family": r["family"], score: r["val_score"],
+             "fit_time": r["fit_time"], "n_params": r["n_params"], "status": r["status"],
+             "params": format_params(r["params"]) if r["status"] != "failed" else r["error"]}
+            for i, r in enumerate(board.head(max(args.top, 1)).to_dict(orient="records"))]
+    out(table(rows, ["rank", "trial", "family", score, "fit_time", "n_params", "status", "params"]))
+    refit = "retrained on train + validation rows" if result.config.refit else "as trained in its trial"
+    out(f"best: {result.best.family} (trial {result.best.trial}), {refit}; test metrics:")
+    out(table([{"metric": k, "test": v} for k, v in result.test_metrics.items()], ["metric", "test"]))
+    if result.version is not None:
+        out(f"registered {result.name} v{result.version} (run {result.run_id[:8]})")
+    out(f"next: tesla evaluate -m {result.name} -d FILE   |   tesla deploy -m {result.name} -p production")
+    return 0
+
+
+register_command("automl", "search model families and hyper-parameters, register the best model",
+                 configure=_configure, run=_run)
