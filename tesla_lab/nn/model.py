@@ -108,8 +108,22 @@ class Model(nn.Module):
         )
         return self
 
-    @property
-    def compile_config(self) -> CompileConfig:
+    def get_compile_config(self) -> CompileConfig:
+        """What :meth:`compile` was given; raises :class:`~tesla_lab.errors.NotFittedError` before ``compile``.
+
+        A method, not a property: ``hasattr(model, ...)`` (which ``torch.jit.trace`` calls on every attribute) must
+        not raise on an uncompiled model.
+
+        >>> from tesla_lab.nn import Sequential, Dense
+        >>> model = Sequential([Dense(2, input_dim=3)])
+        >>> model.get_compile_config()
+        Traceback (most recent call last):
+        ...
+        tesla_lab.errors.NotFittedError: Sequential is not compiled yet; call model.compile(optimizer='adam', \
+loss='cross_entropy') before fit/evaluate
+        >>> model.compile(optimizer="sgd", loss="mse", lr=0.1).get_compile_config().optimizer
+        'sgd'
+        """
         if not hasattr(self, "_compile"):
             raise NotFittedError(
                 f"{type(self).__name__} is not compiled yet; call model.compile(optimizer='adam', "
@@ -120,7 +134,7 @@ class Model(nn.Module):
     def _trainer(self, **kwargs: Any) -> Any:
         from tesla_lab.train import Trainer  # higher layer: imported where it is used
 
-        cfg = self.compile_config
+        cfg = self.get_compile_config()
         return Trainer(device=cfg.device, precision=cfg.precision, grad_clip=cfg.grad_clip, seed=cfg.seed, **kwargs)
 
     def _build_from(self, X: Any) -> None:
@@ -150,7 +164,7 @@ class Model(nn.Module):
         resume: bool | str = False,
     ) -> History:
         """Train on ``X, y`` (arrays, DataFrames, tensors, or a DataLoader as ``X``) and return the History."""
-        cfg = self.compile_config
+        cfg = self.get_compile_config()
         self._build_from(X)
         if self._optimizer is None:
             self._optimizer = get_optimizer(self._optimizer_spec, self.parameters(), lr=cfg.lr)
@@ -165,7 +179,7 @@ class Model(nn.Module):
 
     def evaluate(self, X: Any, y: Any = None, *, batch_size: int = 256) -> dict[str, float]:
         """Loss and compiled metrics on ``X, y`` as a dict, e.g. ``{'loss': 0.12, 'accuracy': 0.97}``."""
-        cfg = self.compile_config
+        cfg = self.get_compile_config()
         self._build_from(X)
         return self._trainer().evaluate(self, X, y, loss_fn=self._loss, batch_size=batch_size, metrics=cfg.metrics)
 
@@ -174,7 +188,7 @@ class Model(nn.Module):
         from tesla_lab.train import Trainer
 
         self._build_from(X)
-        device = self.compile_config.device if hasattr(self, "_compile") else "auto"
+        device = self._compile.device if hasattr(self, "_compile") else "auto"
         return Trainer(device=device).predict(self, X, batch_size=batch_size).numpy()
 
     def predict_classes(self, X: Any, *, batch_size: int = 256) -> np.ndarray:

@@ -62,6 +62,10 @@ class TTLinear(nn.Module):
         bias: learn an additive bias.
         path: ``'auto'`` (cheaper by estimated cost per batch size), ``'factorized'`` or ``'dense'``; settable.
 
+    Traceable by ``torch.jit.trace``: the trace runs the fixed ``path`` (for ``'auto'``, the choice for the example's
+    batch size), rebuilds ``W`` from the cores in the graph (never a cached copy) and accepts any batch size.
+    Tracing warns (``TracerWarning``) where it reads the cores' sizes and the input width: those are constants.
+
     >>> TTLinear(64, 64, rank=0)
     Traceback (most recent call last):
     ...
@@ -157,10 +161,13 @@ class TTLinear(nn.Module):
     def weight(self) -> torch.Tensor:
         """The rebuilt dense ``W`` (out_features, in_features); differentiable with respect to the cores.
 
-        Without autograd (``torch.no_grad()``, inference) the rebuilt matrix is cached until a core changes.
+        Without autograd (``torch.no_grad()``, inference) the rebuilt matrix is cached until a core changes; never
+        while ``torch.compile`` or ``torch.jit.trace`` records, whose graph must rebuild ``W`` from the cores.
         """
         cores = list(self.cores)
-        if (torch.is_grad_enabled() and any([c.requires_grad for c in cores])) or torch.compiler.is_compiling():
+        if torch.is_grad_enabled() and any([c.requires_grad for c in cores]):
+            return tt_matrix_full(cores)
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():  # a cached W would enter the graph as a constant
             return tt_matrix_full(cores)
         if any([c.is_inference() for c in cores]):  # created under inference_mode: no version counter to key on
             return tt_matrix_full(cores)
@@ -175,9 +182,15 @@ class TTLinear(nn.Module):
         return TTMatrix([c.detach() for c in self.cores])
 
     # ------------------------------------------------------------------ forward
-    def _choose(self, batch: int) -> str:
+    def _choose(self, x: torch.Tensor) -> str:
+        """The path for input ``x`` (..., in_features): the fixed one, else the cheaper for its rows (memoized)."""
         if self._path != "auto":
             return self._path
+        if torch.jit.is_tracing():
+            # Sizes are traced tensors here. The rows only pick an implementation (both compute the same function),
+            # never enter the graph, so the example's value is read as a Python int: the trace keeps that path.
+            return choose_path(self.out_shape, self.in_shape, self.ranks, int(x.numel()) // self.in_features)
+        batch = x.numel() // self.in_features  # all leading dims merged
         path = self._path_by_batch.get(batch)
         if path is None:
             path = choose_path(self.out_shape, self.in_shape, self.ranks, batch)
@@ -192,7 +205,7 @@ class TTLinear(nn.Module):
                 f"TTLinear expected input with last dimension in_features={self.in_features}; got shape "
                 f"{tuple(x.shape)}"
             )
-        path = self._choose(x.numel() // self.in_features)  # batch = all leading dims merged
+        path = self._choose(x)
         weight = self.weight if path == "dense" else None  # the cached W when autograd is off
         return tt_linear(x, list(self.cores), self.bias, path=path, weight=weight)  # type: ignore[arg-type]
 

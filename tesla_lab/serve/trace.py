@@ -2,7 +2,8 @@
 example batch, on a single sample and on a larger batch (a trace that baked in the batch size fails here).
 
 ``TTLinear`` is traceable as it is (it reshapes by the input's batch size and runs one fixed path under
-``torch.jit.trace``); here each TT layer's path is pinned for the trace, so the export metadata can record it.
+``torch.jit.trace``); here each TT layer's path is pinned for the trace (to ``tt_path``, or the layer's own choice
+for the example's batch size), so the export metadata records what was traced.
 
 >>> import torch
 >>> from tesla_lab.nn import TTLinear
@@ -50,7 +51,7 @@ def _pinned_tt_paths(model: nn.Module, tt_path: str, batch: int) -> Iterator[lis
     path and its shapes and ranks."""
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, TTLinear)]
     saved = [layer.path for _, layer in layers]
-    chosen = []
+    chosen: list[dict[str, Any]] = []
     try:
         for name, layer in layers:
             layer.path = _tt_path(layer, tt_path, batch)

@@ -131,14 +131,19 @@ def tt_contract(x: torch.Tensor, cores: Sequence[torch.Tensor]) -> torch.Tensor:
     (the core broadcast across the batch), giving ``(B m_1..m_{k-1}, m_k r_k, n_{k+1}..n_d)``, which *is* the next
     state after a reshape (a view). The last step (R = 1) is a plain GEMM and its rows ``(B, m_1..m_d)`` are ``y``.
 
+    Traceable: under ``torch.jit.trace`` every reshape lets torch infer the batch-dependent size (``-1``), so a trace
+    taken at one batch size runs at any other.
+
     >>> import torch
     >>> tt_contract(torch.ones(2, 6), [torch.ones(1, 1, 2, 2), torch.ones(2, 1, 3, 1)])
     tensor([[12.],
             [12.]])
     """
-    batch = x.shape[0]
+    tracing = torch.jit.is_tracing()
     in_shape = [int(c.shape[2]) for c in cores]
-    rows = batch  # P = B m_1 .. m_{k-1}
+    # P = B m_1 .. m_{k-1}. In a trace a Python product of the example's batch size would be a constant: there -1
+    # lets reshape infer P. Eager code keeps the ints, which also reshape empty modes (-1 is ambiguous with 0 entries).
+    rows = -1 if tracing else x.shape[0]
     state = x
     for k, core in enumerate(cores):
         r, m, n, s = core.shape
@@ -146,10 +151,14 @@ def tt_contract(x: torch.Tensor, cores: Sequence[torch.Tensor]) -> torch.Tensor:
         mat = core.permute(1, 3, 0, 2).reshape(m * s, r * n)  # (m_k r_k, r_{k-1} n_k): a copy of the small core
         if rest == 1:  # always so for the last core: a plain GEMM (P, r_{k-1} n_k) @ (r_{k-1} n_k, m_k r_k)
             state = state.reshape(rows, r * n) @ mat.t()
+        elif tracing:  # TorchScript cannot save an autograd.Function (a Python call): matmul broadcasts the core
+            state = torch.matmul(mat, state.reshape(rows, r * n, rest))  # (P, m_k r_k, R)
         else:
             state = _ModeProduct.apply(mat, state.reshape(rows, r * n, rest))  # (P, m_k r_k, R)
-        rows *= m
-    return state.reshape(batch, math.prod([int(c.shape[1]) for c in cores]))  # rows (B, m_1 .. m_d), r_d = 1
+        if not tracing:
+            rows *= m
+    # rows (B, m_1 .. m_d), r_d = 1; in a trace x.shape[0] is recorded as the input's size, not a constant
+    return state.reshape(x.shape[0], math.prod([int(c.shape[1]) for c in cores]))
 
 
 def _check_path(path: str) -> str:
@@ -170,6 +179,9 @@ def tt_linear(
 
     ``path='auto'`` picks by :func:`choose_path` for the flattened batch size. ``weight``: ``W`` already rebuilt
     (a cache), used by the dense path instead of rebuilding it.
+
+    Traceable: under ``torch.jit.trace``, ``'auto'`` fixes the path chosen for the example's batch size and every
+    reshape follows the batch size of later inputs (pass ``weight`` only if a constant ``W`` in the trace is meant).
 
     >>> import torch
     >>> cores = [torch.ones(1, 2, 2, 1), torch.ones(1, 3, 3, 1)]
@@ -193,7 +205,12 @@ def tt_linear(
     if path == "auto":
         out_shape = tuple([int(c.shape[1]) for c in cores])
         ranks = (1, *[int(c.shape[-1]) for c in cores])
-        path = choose_path(out_shape, in_shape, ranks, batch=x2.shape[0])  # type: ignore[assignment]
+        rows = x2.shape[0]
+        if torch.jit.is_tracing():
+            # Sizes are traced tensors here. The rows only pick an implementation (both compute the same function)
+            # and never enter the graph, so reading the example's value as a Python int is safe.
+            rows = int(rows)
+        path = choose_path(out_shape, in_shape, ranks, batch=rows)  # type: ignore[assignment]
     if path == "dense":
         y = F.linear(x2, tt_matrix_full(cores) if weight is None else weight, bias)
     else:

@@ -1,4 +1,6 @@
+import io
 import math
+import warnings
 
 import pytest
 import torch
@@ -241,3 +243,65 @@ def test_compiles_as_one_graph(path):
     y.sum().backward()
     assert torch.allclose(y, layer(x), atol=1e-5)
     assert all(c.grad is not None for c in layer.cores)
+
+
+def _trace(module, example, grad=True):
+    with warnings.catch_warnings(), torch.set_grad_enabled(grad):
+        warnings.simplefilter("ignore")  # TracerWarnings where the cores' sizes are read: constants of the layer
+        return torch.jit.trace(module, example)
+
+
+@pytest.mark.parametrize("path", ["factorized", "dense"])
+def test_trace_at_one_batch_size_matches_eager_at_any_other(path):
+    torch.manual_seed(0)
+    layer = TTLinear(64, 32, rank=4, path=path).eval()
+    traced = _trace(layer, torch.randn(4, 64))
+    for batch in (1, 7, 300):
+        x = torch.randn(batch, 64)
+        with torch.no_grad():
+            torch.testing.assert_close(traced(x), layer(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("path", ["factorized", "dense"])
+def test_trace_with_extra_leading_dims_follows_their_sizes(path):
+    layer = TTLinear(16, 8, rank=2, path=path)
+    traced = _trace(layer, torch.randn(2, 3, 16))
+    x = torch.randn(5, 7, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(x), layer(x), rtol=1e-4, atol=1e-5)
+
+
+def test_auto_path_traces_the_choice_for_the_example_batch_size():
+    layer = TTLinear(256, 256, rank=4)  # auto: factorized at batch 1, dense at batch 512
+    small, large = _trace(layer, torch.randn(1, 256)), _trace(layer, torch.randn(512, 256))
+    assert "aten::linear" not in str(small.graph) and "aten::linear" in str(large.graph)
+    x = torch.randn(600, 256)
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), layer(x), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(large(x[:2]), layer(x[:2]), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("path", ["factorized", "dense"])
+def test_trace_rebuilds_from_the_cores_and_never_holds_the_cached_weight(path):
+    layer = TTLinear(64, 32, rank=4, path=path).eval()
+    with torch.no_grad():
+        layer(torch.randn(600, 64))  # fills the weight cache
+    first, second = _trace(layer, torch.randn(4, 64), grad=False), _trace(layer, torch.randn(4, 64), grad=False)
+    assert first.code == second.code
+    with torch.no_grad():
+        layer.cores[0].mul_(2)  # the traced module shares the cores: it must see the update
+        x = torch.randn(3, 64)
+        torch.testing.assert_close(first(x), layer(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.(save|load)` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("path", ["factorized", "dense"])
+def test_traced_layer_saves_and_loads_as_torchscript(path):
+    layer = TTLinear(64, 32, rank=4, path=path)
+    buffer = io.BytesIO()
+    torch.jit.save(_trace(layer, torch.randn(4, 64)), buffer)  # no Python call (autograd.Function) in the graph
+    buffer.seek(0)
+    loaded = torch.jit.load(buffer)
+    x = torch.randn(9, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), layer(x), rtol=1e-4, atol=1e-5)

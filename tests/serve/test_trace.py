@@ -43,11 +43,23 @@ def test_trace_keeps_compressed_cores_not_a_dense_weight():
     assert sum(p.numel() for p in traced.parameters()) == sum(p.numel() for p in model.parameters())
 
 
-def test_trace_restores_tt_layers_and_training_mode():
+def test_trace_restores_tt_paths_and_training_mode():
     model = _tt_model().train()
-    trace_model(model, torch.randn(4, 64))
+    model[2].path = "factorized"
+    model[0](torch.randn(1, 64))  # a remembered auto choice
+    trace_model(model, torch.randn(4, 64), tt_path="dense")
     assert isinstance(model[0], TTLinear) and isinstance(model[2], TTLinear)
+    assert (model[0].path, model[2].path) == ("auto", "factorized")
     assert model.training
+
+
+def test_path_pinned_by_the_layer_is_traced_and_recorded():
+    model = _tt_model()
+    model[0].path = "dense"
+    traced, _, layers = trace_model(model, torch.randn(1, 64))  # auto alone would take the factorized path here
+    assert [(layer["layer"], layer["path"]) for layer in layers] == [("0", "dense"), ("2", "factorized")]
+    assert "aten::linear" in str(getattr(traced, "0").graph)
+    assert "aten::linear" not in str(getattr(traced, "2").graph)
 
 
 def test_uncompiled_tensor_network_traces():

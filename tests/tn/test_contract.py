@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 import torch
@@ -129,3 +130,26 @@ def test_unknown_path_is_a_config_error():
     cores = random_cores((2,), (3,), (1, 1))
     with pytest.raises(ConfigError, match="unknown contraction path 'fast'; choose one of: auto, factorized, dense"):
         tt_linear(torch.zeros(1, 3, dtype=torch.float64), cores, path="fast")
+
+
+def _trace(fn, *example):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings where the cores' sizes are read: they are constants
+        return torch.jit.trace(fn, example)
+
+
+@pytest.mark.parametrize("path", ["auto", "factorized", "dense"])
+def test_traced_contraction_follows_the_batch_size(path):
+    cores = random_cores((2, 3, 2), (3, 2, 2), (1, 2, 3, 1), dtype=torch.float32)
+    traced = _trace(lambda x, *c: tt_linear(x, c, path=path), torch.randn(4, 12), *cores)
+    bare = _trace(lambda x, *c: tt_contract(x, c), torch.randn(4, 12), *cores)
+    for batch in (1, 7, 300):
+        x = torch.randn(batch, 12)
+        expected = x @ tt_matrix_full(cores).T
+        torch.testing.assert_close(traced(x, *cores), expected, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(bare(x, *cores), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_factorized_path_handles_an_empty_batch():
+    cores = random_cores((2, 3), (4, 5), (1, 3, 1))
+    assert tt_contract(torch.zeros(0, 20, dtype=torch.float64), cores).shape == (0, 6)
