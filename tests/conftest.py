@@ -1,3 +1,5 @@
+"""Fixtures shared across test packages."""
+
 import numpy as np
 import pandas as pd
 import pytest
