@@ -166,7 +166,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_HEADER = b"SQLite format 3\x00"
 _CORRUPT = ("not a database", "malformed", "corrupt", "encrypted", "disk i/o error")
 _ABANDONED: list[sqlite3.Connection] = []  # connections inherited through fork: kept alive, never used or closed
 
@@ -248,15 +247,29 @@ class Database:
         return StoreError(f"SQLite error on {self.path}: {exc}")
 
     def _check_file(self) -> None:
-        """Refuse a file that is not a SQLite database before SQLite touches it (so nothing is overwritten)."""
+        """Refuse a file that is not a SQLite database before anything writes to it (so nothing is overwritten).
+
+        The header is read through SQLite itself, read-only: a plain ``open()``/``close()`` of the database file
+        would drop every POSIX lock SQLite holds on it in this process, after which another process may delete the
+        WAL that this process still writes to (silently lost transactions).
+        """
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a SQLite database file; move it aside and reopen")
         if not self.path.exists():
             return
-        with open(self.path, "rb") as fh:
-            head = fh.read(100)
-        if head and (len(head) < 100 or not head.startswith(_HEADER)):
-            raise self._corrupt_error("not a SQLite database: the file does not start with the SQLite header")
+        try:
+            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.busy_timeout)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            probe.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or _is_corrupt(exc):
+                raise self._corrupt_error(f"not a SQLite database: {exc}") from exc
+            if not _is_locked(exc):
+                raise self._error(exc) from exc
+        finally:
+            probe.close()
 
     # --------------------------------------------------------------------------------------- connections
     def _connect(self) -> sqlite3.Connection:
