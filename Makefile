@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip install --quiet --disable-pip-version-check -c constrain
 # jlpm ships with jupyter-builder in the venv
 JLPM    := PATH="$(abspath $(VENV))/bin:$$PATH" jlpm
 
-.PHONY: install run test lint bench clean labextension test-js
+.PHONY: install run demo test lint bench clean labextension test-js
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# the dashboard on http://127.0.0.1:5006: the project around the current folder, else a demo project with samples
 run: $(STAMP)
+	$(PY) -m tesla_lab.ui.serve $(if $(PROJECT),--project $(PROJECT))
+
+demo: $(STAMP)
 	$(PY) -m tesla_lab.demo
 
 lint: $(STAMP)

@@ -24,3 +24,14 @@ __all__ = [
     "Trainer", "evaluate", "predict",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``tesla.ui`` (widgets, dashboard) and ``tesla.batch`` (papermill runs) load on first use: they import
+    Panel / papermill, which plain training does not need."""
+    import importlib
+
+    targets = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks"}
+    if name in targets:
+        return importlib.import_module(targets[name])
+    raise AttributeError(f"module 'tesla_lab' has no attribute {name!r}")

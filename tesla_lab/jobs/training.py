@@ -89,6 +89,19 @@ def _jobs_dir(project: Project) -> Path:
     return folder
 
 
+def _is_worker(pid: int, run_id: str) -> bool:
+    """True when ``pid`` is the worker training ``run_id`` and leads its own process group (read from /proc): the
+    only processes an attached job may signal. A run trained in a notebook records the kernel's pid; that
+    kernel must never get a SIGTERM from a stop button."""
+    if pid == os.getpid():
+        return False
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        return "tesla_lab.jobs.worker" in args and run_id in args and os.getpgid(pid) == pid
+    except (OSError, ProcessLookupError):
+        return False
+
+
 def _pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -290,14 +303,18 @@ def resume_training(project: Project, run: str | Run, *, epochs: int | None = No
 
 
 def attach(project: Project, run: str | Run) -> TrainingJob:
-    """The job behind ``run``: the one this process started, or a handle on the process id the run recorded
-    (to watch or stop a run after the dashboard restarted)."""
+    """The job behind ``run``: the one this process started, or a handle on the worker process the run recorded
+    (to watch or stop a run after the dashboard restarted). A run trained elsewhere (a notebook) gets a handle
+    without a process: it can be watched and asked to stop through the store, never signalled."""
     found = project.get_run(run)
     with _lock:
         job = _jobs.get(found.id)
     if job is not None:
         return job
     info = found.info()
-    # a final run's recorded pid may belong to an unrelated process by now: never signal it
-    pid = info.get("pid") if info["status"] not in FINAL_STATUSES else None
+    pid = info.get("pid")
+    # signal only a live worker of this run: a final run's pid may belong to another process by now, and a run
+    # trained in a notebook records the kernel's pid
+    if pid is None or info["status"] in FINAL_STATUSES or not _is_worker(int(pid), found.id):
+        pid = None
     return TrainingJob(project, found.id, int(pid) if pid else None, _jobs_dir(project) / f"{found.id}.log")

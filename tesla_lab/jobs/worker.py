@@ -14,19 +14,16 @@ SystemExit: 0
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import signal
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from tesla_lab.store import FINAL_STATUSES, Project, Run
-from tesla_lab.store.runs import format_error, to_json
-from tesla_lab.train import Callback, load_checkpoint
+from tesla_lab.store.runs import format_error
 
 __all__ = ["main", "train"]
 
@@ -44,68 +41,13 @@ def _end(run: Run, status: str, error: str | None) -> None:
         run.finish(status, error=error)
 
 
-class _QueuedRunProject(Project):
-    """A Project whose next :meth:`start_run` hands out the run the launcher queued, filled with what
-    ``train_model`` would have created it with (resolved config, params, dataset version), instead of a second run.
-
-    Needed while :func:`tesla_lab.workflow.train_model` has no ``run=`` argument.
-    """
-
-    def __init__(self, path: str | Path, run_id: str) -> None:
-        super().__init__(path)
-        self._queued: str | None = run_id
-
-    def start_run(self, name: str | None = None, config: Mapping[str, Any] | None = None,
-                  params: Mapping[str, Any] | None = None, dataset: Any = None, *,
-                  parent: str | Run | None = None, status: str = "running") -> Run:
-        if self._queued is None:
-            return super().start_run(name, config, params, dataset, parent=parent, status=status)
-        run, self._queued = self.get_run(self._queued), None
-        name_, version = self.datasets.resolve(dataset) if dataset is not None else (None, None)
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE runs SET config = ?, dataset_name = COALESCE(?, dataset_name), "
-                         "dataset_version = COALESCE(?, dataset_version) WHERE id = ?",
-                         (to_json(dict(config or {}), "config"), name_, version, run.id))
-        if params:
-            run.log_params(params)
-        if status == "running":
-            run.start()
-        return run
-
-
-class _WarmStart(Callback):
-    """Load model, optimizer and scaler state from a checkpoint when training begins (a resume whose epoch count
-    restarts at 0; used while ``train_model`` has no ``resume=`` argument)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def on_train_begin(self, trainer: Any, logs: dict[str, Any] | None = None) -> None:
-        load_checkpoint(self.path, model=trainer.model, optimizer=trainer.optimizer, scaler=trainer.scaler)
-        logger.info("continuing from the weights and optimizer state of %s", self.path)
-
-
 def train(project: Project, run: Run, config: dict[str, Any], resume: str | None = None) -> Any:
     """Train ``config`` into ``run`` (the worker's job, callable in-process for debugging); ``resume`` is a
     checkpoint to continue from."""
-    from tesla_lab.jobs.sequential_family import register
     from tesla_lab.workflow import TrainConfig, train_model  # higher layer: imported where it is used
 
-    register()
-    cfg = TrainConfig.from_dict(config)
-    accepts = inspect.signature(train_model).parameters
-    kwargs: dict[str, Any] = {}
-    callbacks: list[Any] = []
-    if "run" in accepts:
-        kwargs["run"] = run
-    else:
-        project = _QueuedRunProject(project.path, run.id)
-    if resume is not None:
-        if "resume" in accepts:
-            kwargs["resume"] = resume
-        else:
-            callbacks.append(_WarmStart(resume))
-    return train_model(project, cfg, name=run.name, callbacks=callbacks, progress=False, **kwargs)
+    return train_model(project, TrainConfig.from_dict(config), name=run.name, run=run, resume=resume,
+                       progress=False)
 
 
 def main(argv: list[str] | None = None) -> int:

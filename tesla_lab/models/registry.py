@@ -11,8 +11,8 @@ Torch families (``linear``, ``logistic``, ``mlp``, ``cnn``, ``tt_mlp``) are TESL
 Traceback (most recent call last):
 ...
 tesla_lab.errors.ConfigError: unknown model family 'tt-mlpp' (did you mean 'tt_mlp'?); choose one of: cnn, linear, \
-logistic, mlp, sklearn:gradient_boosting, sklearn:knn, sklearn:linear, sklearn:logistic, sklearn:random_forest, \
-sklearn:ridge, sklearn:svm, tt_mlp
+logistic, mlp, sequential, sklearn:gradient_boosting, sklearn:knn, sklearn:linear, sklearn:logistic, \
+sklearn:random_forest, sklearn:ridge, sklearn:svm, tt_mlp
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from tesla_lab._registry import Registry
 from tesla_lab.errors import ConfigError, DataError
-from tesla_lab.models import cnn, linear, logistic, mlp, sklearn, tt_mlp
+from tesla_lab.models import cnn, linear, logistic, mlp, sequential, sklearn, tt_mlp
 from tesla_lab.models.base import MODEL_FILE, Estimator, check_task
 from tesla_lab.models.storage import get, is_folder
 from tesla_lab.models.torch_model import TorchModel
@@ -56,7 +56,8 @@ for _module, _text in ((linear, "linear regression (one Dense layer, MSE)"),
                        (logistic, "logistic regression, binary (sigmoid) or multinomial (softmax)"),
                        (mlp, "multi-layer perceptron (dense hidden layers)"),
                        (cnn, "convolutional network for images given as pixel rows (e.g. digits 8x8)"),
-                       (tt_mlp, "MLP with tensor-train (TTLinear) hidden layers")):
+                       (tt_mlp, "MLP with tensor-train (TTLinear) hidden layers"),
+                       (sequential, "a layer list edited in the model builder (Dense, TT, Conv2D, ...)")):
     _name = _module.__name__.rsplit(".", 1)[1]
     FAMILIES.register(_name, partial(Family, _name, "torch", _module.TASKS, _module.DEFAULTS, _text, _module.build))
 for _kind in sklearn.kinds():
@@ -80,7 +81,7 @@ def families(framework: str | None = None, task: str | None = None) -> list[str]
     """Family names, optionally only those of a framework (``'torch'``, ``'tt'``, ``'scikit-learn'``) or task.
 
     >>> families("torch", "regression")
-    ['cnn', 'linear', 'mlp', 'tt_mlp']
+    ['cnn', 'linear', 'mlp', 'sequential', 'tt_mlp']
     """
     wanted = None if framework is None else resolve_framework(framework)
     out = []
@@ -152,8 +153,8 @@ def make_model(family: str, n_features: int, n_outputs: int, task: str, **hparam
     Traceback (most recent call last):
     ...
     tesla_lab.errors.ConfigError: family 'linear' does regression only, not classification; for classification \
-choose one of: cnn, logistic, mlp, sklearn:gradient_boosting, sklearn:knn, sklearn:logistic, sklearn:random_forest, \
-sklearn:svm, tt_mlp
+choose one of: cnn, logistic, mlp, sequential, sklearn:gradient_boosting, sklearn:knn, sklearn:logistic, \
+sklearn:random_forest, sklearn:svm, tt_mlp
     >>> make_model("mlp", 4, 3, "classification", tt_rank=4)
     Traceback (most recent call last):
     ...

@@ -6,10 +6,6 @@ Hyper-parameters: ``layers``, a list of :func:`~tesla_lab.nn.build_model` layer 
 ``Reshape`` from the flat features to ``input_shape`` is put first when they differ, and a linear ``Dense`` head with
 one output per class (or target) is appended, so the same layer list fits any dataset of the right shape.
 
-:func:`register` adds the family to :data:`tesla_lab.models.FAMILIES` (idempotent); the jobs package does it on
-import, so ``TrainConfig(family="sequential", ...)`` validates in the dashboard and in the training worker alike.
-
->>> register()
 >>> from tesla_lab.models import make_model
 >>> model = make_model("sequential", 64, 10, "classification",
 ...                    layers=[{"type": "Dense", "units": 16, "activation": "relu", "tt_rank": 2}])
@@ -21,14 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from tesla_lab.errors import ConfigError
-from tesla_lab.models import FAMILIES, Family, TorchModel
 from tesla_lab.models.hparams import dense, output_loss
+from tesla_lab.models.torch_model import TorchModel
 
-__all__ = ["NAME", "DEFAULTS", "TASKS", "build", "network_config", "register"]
+__all__ = ["NAME", "DEFAULTS", "TASKS", "build", "network_config"]
 
 NAME = "sequential"
 DEFAULTS: dict[str, Any] = {"layers": [], "input_shape": None}
@@ -82,10 +77,3 @@ def build(n_features: int, n_outputs: int, task: str, **hparams: Any) -> TorchMo
         hp["input_shape"] = None
     return TorchModel(config, family=NAME, task=task, n_features=n_features, n_outputs=n_outputs,
                       loss=output_loss(task, n_outputs), hparams=hp)
-
-
-def register() -> None:
-    """Add the ``sequential`` family to the model registry (again: no-op)."""
-    if NAME not in FAMILIES:
-        FAMILIES.register(NAME, partial(Family, NAME, "torch", TASKS, DEFAULTS,
-                                        "a layer list edited in the model builder (Dense, TT, Conv2D, ...)", build))

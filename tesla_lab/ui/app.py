@@ -1,0 +1,71 @@
+"""The Panel dashboard of one session: the five pages over one :class:`~tesla_lab.ui.state.WorkbenchState`.
+
+>>> import tempfile
+>>> from tesla_lab.store import Project
+>>> app = create_app(Project.init(tempfile.mkdtemp(), name="demo"))
+>>> type(app).__name__, app.title, list(app.pages)
+('FastListTemplate', 'TESLA Lab: demo', ['Data', 'Explore', 'Model', 'Train', 'Runs'])
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tesla_lab.store import Project
+from tesla_lab.ui.pages.common import pn
+from tesla_lab.ui.pages.data import DataPage
+from tesla_lab.ui.pages.explore import ExplorePage
+from tesla_lab.ui.pages.model import ModelPage
+from tesla_lab.ui.pages.runs import RunsPage
+from tesla_lab.ui.pages.train import TrainPage
+from tesla_lab.ui.state.workbench import WorkbenchState
+
+__all__ = ["create_app", "PAGES"]
+
+logger = logging.getLogger(__name__)
+
+PAGES = ("Data", "Explore", "Model", "Train", "Runs")
+_SIDEBAR = """
+**Project** `{name}`
+
+`{path}`
+
+1. **Data**: pick a sample, upload a file or give a path; choose the target.
+2. **Explore**: distributions, correlations, classes, images.
+3. **Model**: layers (Dense, TT, Conv2D, ...) and training settings; the parameter count and TT compression
+   update as you edit.
+4. **Train**: runs in a background process; live curves; Stop keeps the last checkpoint; Resume continues it.
+5. **Runs**: compare runs and promote a model to production.
+"""
+
+
+def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int = 1000) -> Any:
+    """The dashboard for one browser session on ``project`` (a FastListTemplate with one tab per page)."""
+    pn.extension("plotly", "tabulator", notifications=False)
+    bench = WorkbenchState(project, sample=sample)
+    pages = {
+        "Data": DataPage(bench.data),
+        "Explore": ExplorePage(bench.explore),
+        "Model": ModelPage(bench.model),
+        "Train": TrainPage(bench.train, workbench=bench),
+        "Runs": RunsPage(bench.runs),
+    }
+    tabs = pn.Tabs(*pages.items(), dynamic=True, sizing_mode="stretch_width", css_classes=["tesla-tabs"])
+
+    def launched(event: Any) -> None:
+        if event.new:  # a run started: show it
+            tabs.active = PAGES.index("Train")
+
+    bench.train.param.watch(launched, ["active"])
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pages["Train"].start_polling(poll_ms)  # served: poll the store while this session lives
+    template = pn.template.FastListTemplate(
+        title=f"TESLA Lab: {project.name}", sidebar=[pn.pane.Markdown(_SIDEBAR.format(name=project.name,
+                                                                                       path=project.path))],
+        main=[tabs], accent="#3f51b5", sidebar_width=300,
+    )
+    template.workbench = bench  # for tests and debugging: the session's state
+    template.pages = pages
+    template.tabs = tabs
+    return template

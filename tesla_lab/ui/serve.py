@@ -1,0 +1,149 @@
+"""Serve the dashboard: ``python -m tesla_lab.ui.serve`` (what ``make run`` starts) and ``tesla dashboard``.
+
+It opens the project given with ``--project``, else the one around the current folder, else the demo project
+(``~/.tesla/demo``, created with the digits sample on first use; ``$TESLA_DEMO_DIR`` moves it), and serves it on
+http://127.0.0.1:5006. Only the loopback address is served without a password: ``--host 0.0.0.0`` (or any other
+address) needs ``--token`` (or ``$TESLA_DASHBOARD_TOKEN``), which becomes the password of Panel's login page
+(any user name), with a random cookie secret per start.
+
+>>> check_access("0.0.0.0", None)
+Traceback (most recent call last):
+...
+tesla_lab.errors.ConfigError: serving the dashboard on 0.0.0.0 makes it reachable from other machines, so it needs \
+a token: pass --token SECRET (or set TESLA_DASHBOARD_TOKEN); or keep the default --host 127.0.0.1
+>>> check_access("127.0.0.1", None), check_access("0.0.0.0", "s3cret-token")
+(False, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tesla_lab.errors import ConfigError
+from tesla_lab.store import Project
+from tesla_lab.ui.project import open_project
+
+__all__ = ["serve_dashboard", "check_access", "main", "add_arguments", "DEFAULT_PORT", "TOKEN_ENV"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5006
+TOKEN_ENV = "TESLA_DASHBOARD_TOKEN"
+_MIN_TOKEN = 8
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_access(host: str, token: str | None) -> bool:
+    """Whether a login is required: never on loopback without a token; always when a token is given. A
+    non-loopback ``host`` without a token is refused with a ConfigError."""
+    if token is not None and (not isinstance(token, str) or len(token) < _MIN_TOKEN):
+        raise ConfigError(f"the dashboard token must be a string of at least {_MIN_TOKEN} characters (it is the "
+                          "login password); e.g. python -c 'import secrets; print(secrets.token_urlsafe())'")
+    if token is None and not _is_loopback(host):
+        raise ConfigError(f"serving the dashboard on {host} makes it reachable from other machines, so it needs a "
+                          f"token: pass --token SECRET (or set {TOKEN_ENV}); or keep the default --host "
+                          f"{DEFAULT_HOST}")
+    return token is not None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host if host != "0.0.0.0" else "", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                    token: str | None = None, show: bool = False, threaded: bool = False,
+                    allow_websocket_origin: Sequence[str] | None = None, sample: str | None = "digits") -> Any:
+    """Start the Panel server for ``project`` and return it (``threaded=True``: in a background thread, for
+    tests; otherwise this call blocks until Ctrl-C). ``port=0`` picks a free port (``server.port`` tells which).
+    """
+    from tesla_lab.ui.pages.common import pn
+
+    auth = check_access(host, token)
+    if not isinstance(project, Project):
+        project = open_project(project)
+    root = str(project.path)
+    if port == 0:
+        port = _free_port(host)
+    origins = list(allow_websocket_origin or [])
+    if not origins:
+        origins = [f"localhost:{port}", f"127.0.0.1:{port}"] if _is_loopback(host) else ["*"]
+
+    def session() -> Any:
+        from tesla_lab.ui.app import create_app
+
+        # one Project object for every session (its database keeps one connection per thread): opening the store
+        # again in this process while connections are open would drop their SQLite file locks
+        return create_app(project, sample=sample)
+
+    options: dict[str, Any] = {}
+    if auth:
+        options.update(basic_auth=token, cookie_secret=os.environ.get("TESLA_COOKIE_SECRET")
+                       or secrets.token_urlsafe(32))
+    logger.info("TESLA Lab dashboard for project %s (%s) on http://%s:%d%s", project.name, root, host, port,
+                " (login with the token as password)" if auth else "")
+    server = pn.serve({"/": session}, port=port, address=host, websocket_origin=origins, show=show,
+                      threaded=threaded, liveness=True, title="TESLA Lab", **options)
+    if not hasattr(server, "port"):
+        server.port = port  # the thread of a threaded server: tell callers where it listens
+    return server
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, project_option: bool = True) -> None:
+    """The dashboard's options (shared by ``python -m tesla_lab.ui.serve`` and ``tesla dashboard``)."""
+    if project_option:
+        parser.add_argument("--project", metavar="DIR", default=None,
+                            help="the project folder (default: the one holding the current folder, else the demo "
+                                 "project in ~/.tesla/demo)")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}; any other needs --token)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free)")
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
+                        help=f"login password (default ${TOKEN_ENV}); required for a non-loopback --host")
+    parser.add_argument("--show", action="store_true", help="open a browser tab")
+    parser.add_argument("--allow-websocket-origin", action="append", default=None, metavar="HOST:PORT",
+                        help="extra origins allowed to connect (default: this host and port)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with parsed ``args`` until Ctrl-C."""
+    serve_dashboard(getattr(args, "project", None), host=args.host, port=args.port, token=args.token,
+                    show=args.show, allow_websocket_origin=args.allow_websocket_origin)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tesla_lab.ui.serve [--project DIR] [--host H] [--port P] [--token T] [--show]``."""
+    parser = argparse.ArgumentParser(prog="python -m tesla_lab.ui.serve", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return run(args)
+    except ConfigError as exc:
+        logger.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

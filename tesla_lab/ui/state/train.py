@@ -1,0 +1,169 @@
+"""The Train view's state: launch a run in a background process, follow it from the store, stop or resume it.
+
+Nothing here trains: :meth:`TrainState.launch` starts ``tesla_lab.jobs.worker`` (see :mod:`tesla_lab.jobs`) and
+:meth:`TrainState.poll`, called every second by the view (``pn.state.add_periodic_callback`` / a thread in a
+notebook), reads status, per-epoch metrics, throughput and device from the store.
+
+>>> import tempfile
+>>> from tesla_lab.store import Project
+>>> state = TrainState(Project.init(tempfile.mkdtemp()))
+>>> state.launch({"epochs": 0}) is None, state.error
+(True, 'cannot start training: epochs must be an integer >= 1; got 0')
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import pandas as pd
+
+from tesla_lab.errors import ConfigError
+from tesla_lab.jobs import TrainingJob, attach, launch_training, resume_training
+from tesla_lab.store import FINAL_STATUSES, Project, Run
+from tesla_lab.ui import plots
+from tesla_lab.ui.state.base import StateBase, action, param
+
+__all__ = ["TrainState"]
+
+logger = logging.getLogger(__name__)
+
+_CURVE_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "mae", "val_mae", "r2", "val_r2")
+
+
+class TrainState(StateBase):
+    """One training run at a time, followed live.
+
+    Args:
+        project: where runs are recorded.
+        run: an existing run (or id / name) to follow, e.g. ``TrainingMonitor(run)``.
+    """
+
+    run_id = param.String(default="", doc="the run followed ('' before a launch)")
+    run_name = param.String(default="")
+    status = param.String(default="", doc="queued / running / finished / failed / stopped")
+    epoch = param.Integer(default=0, doc="epochs done")
+    epochs = param.Integer(default=0, doc="epochs planned")
+    progress = param.Number(default=0.0, doc="percent of the planned epochs done")
+    history = param.DataFrame(default=None, allow_None=True, doc="long metrics: key, step, value, timestamp")
+    throughput = param.Number(default=None, allow_None=True, doc="training samples per second (last epoch)")
+    device = param.String(default="")
+    run_error = param.String(default="", doc="the error text of a failed run")
+    active = param.Boolean(default=False, doc="True while the run is queued or running")
+    stopping = param.Boolean(default=False, doc="True between the stop request and the end of the run")
+
+    def __init__(self, project: Project, run: str | Run | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        if not isinstance(project, Project):
+            raise ConfigError(f"TrainState needs a tesla_lab.store.Project; got {type(project).__name__}")
+        self.project = project
+        self.job: TrainingJob | None = None
+        if run is not None:
+            self.watch(run)
+
+    # ------------------------------------------------------------------------------------------- actions
+    @action("cannot start training")
+    def launch(self, config: Any, name: str | None = None) -> TrainingJob:
+        """Start training ``config`` (a TrainConfig or its dict) in the background and follow it."""
+        if self.active:
+            raise ConfigError(f"run {self.run_name!r} is still {self.status}; stop it or wait for it before starting "
+                              "another one here")
+        job = launch_training(self.project, config, name=name)
+        self._follow(job)
+        self.message = f"started run {self.run_name} ({job.run_id[:8]}) in process {job.pid}"
+        return job
+
+    @action("cannot follow the run")
+    def watch(self, run: str | Run) -> Run:
+        """Follow an existing run (started here, elsewhere, or finished long ago)."""
+        job = attach(self.project, run)
+        self._follow(job)
+        return job.run
+
+    def _follow(self, job: TrainingJob) -> None:
+        self.job = job
+        run = job.run
+        self.param.update(run_id=run.id, run_name=run.name, stopping=False, epoch=0, progress=0.0, history=None,
+                          throughput=None, run_error="", device="")
+        self.epochs = int((run.config or {}).get("epochs") or 0)
+        self.poll()
+
+    @action("cannot stop the run")
+    def stop(self, grace: float = 10.0) -> None:
+        """Ask the run to stop cleanly (it ends its epoch and keeps a checkpoint); its process group gets SIGTERM
+        if it is still alive after ``grace`` seconds."""
+        if self.job is None or not self.active:
+            raise ConfigError("no run is active; there is nothing to stop")
+        self.job.stop(grace=grace)
+        self.stopping = True
+        self.message = f"stop requested for run {self.run_name}; it ends after the current step"
+
+    @action("cannot resume the run")
+    def resume(self, epochs: int | None = None) -> TrainingJob:
+        """Continue the followed run from its latest checkpoint, in a new run."""
+        if not self.run_id:
+            raise ConfigError("no run to resume; launch or select one first")
+        if self.active:
+            raise ConfigError(f"run {self.run_name!r} is still {self.status}; it can be resumed once it ended")
+        job = resume_training(self.project, self.run_id, epochs=epochs)
+        self._follow(job)
+        self.message = f"resumed as run {self.run_name} ({job.run_id[:8]})"
+        return job
+
+    # ------------------------------------------------------------------------------------------- polling
+    @action("cannot read the run")
+    def poll(self) -> bool:
+        """Refresh from the store; returns True while the run is active (keep polling)."""
+        if self.job is None:
+            return False
+        status = self.job.poll()
+        info = self.job.run.info()
+        history = self.job.run.metrics()
+        epoch_rows = history[~history["key"].str.startswith("test_")]
+        done = int(epoch_rows["step"].max()) + 1 if len(epoch_rows) else 0
+        speed = epoch_rows[epoch_rows["key"] == "samples_per_sec"]["value"]
+        throughput = float(speed.iloc[-1]) if len(speed) and math.isfinite(speed.iloc[-1]) else None
+        active = status not in FINAL_STATUSES
+        epochs = self.epochs or done
+        progress = 100.0 if status == "finished" else (100.0 * done / epochs if epochs else 0.0)
+        self.param.update(status=status, epoch=done, progress=min(progress, 100.0), history=history,
+                          throughput=throughput, device=info.get("device") or "", active=active,
+                          run_error=(info.get("error") or "") if status == "failed" else "",
+                          stopping=self.stopping and active)
+        return active
+
+    def can_resume(self) -> bool:
+        """True when the followed run ended and has a checkpoint."""
+        if not self.run_id or self.active:
+            return False
+        try:
+            return self.project.get_run(self.run_id).latest_checkpoint() is not None
+        except Exception:  # noqa: BLE001 - a damaged artifact only means: not resumable
+            return False
+
+    def curves(self, keys: tuple[str, ...] = _CURVE_KEYS) -> pd.DataFrame:
+        """The per-epoch curves (long: ``key, step, value``) of the followed run."""
+        if self.history is None or self.history.empty:
+            return pd.DataFrame(columns=["key", "step", "value"])
+        return self.history[self.history["key"].isin(keys)][["key", "step", "value"]]
+
+    def figure(self) -> Any:
+        """The loss / metric curves as a plotly figure (``None`` before the first epoch)."""
+        frame = self.curves()
+        if frame.empty:
+            return None
+        return plots.curves(frame, title=f"{self.run_name}: {self.status}")
+
+    def status_text(self) -> str:
+        """One line for the status bar."""
+        if not self.run_id:
+            return "no run yet"
+        parts = [f"run {self.run_name} ({self.run_id[:8]}): {self.status}", f"epoch {self.epoch}/{self.epochs}"]
+        if self.throughput:
+            parts.append(f"{self.throughput:,.0f} samples/s")
+        if self.device:
+            parts.append(f"on {self.device}")
+        if self.stopping:
+            parts.append("stopping...")
+        return ", ".join(parts)

@@ -1,0 +1,137 @@
+"""The served dashboard in real headless Chromium: load a sample, see the preview and the images, build a model
+(bad values show inline errors), launch training, watch the curve, stop it, find the run in Runs.
+
+Screenshots of every page go to tests/artifacts/ (git-ignored). Needs Debian's /usr/bin/chromium and the
+playwright package (never `playwright install`); without them the test is skipped with the reason.
+"""
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import requests
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+
+pytestmark = pytest.mark.slow
+
+
+def _skip(reason: str) -> None:
+    warnings.warn(f"BROWSER TEST SKIPPED: {reason}", stacklevel=2)
+    pytest.skip(f"BROWSER TEST SKIPPED: {reason}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _skip(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium` (see .ci/run)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip("the playwright package is missing; pip install 'tesla-lab[test]'")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    from tesla_lab.ui.serve import serve_dashboard
+
+    old = os.environ.get("TESLA_DEMO_DIR")
+    os.environ["TESLA_DEMO_DIR"] = str(tmp_path_factory.mktemp("demo"))  # `make run` with no project around
+    try:
+        server = serve_dashboard(None, port=0, threaded=True)
+    finally:
+        os.environ.pop("TESLA_DEMO_DIR") if old is None else os.environ.__setitem__("TESLA_DEMO_DIR", old)
+    url = f"http://127.0.0.1:{server.port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "/liveness", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "the dashboard did not come up within 60 s"
+        time.sleep(0.2)
+    yield url
+    server.stop()
+
+
+def _tab(page, name):
+    page.locator(".bk-tab").get_by_text(name, exact=True).click()
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"))
+
+
+def _set(page, css, value):
+    field = page.locator(f".{css} input")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def test_dashboard_end_to_end(browser, dashboard):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(dashboard + "/", timeout=60_000)
+
+    # Data: load a sample, see the preview
+    page.get_by_role("button", name="Load sample").click(timeout=60_000)
+    expect(page.get_by_text("loaded sample 'digits'")).to_be_visible()
+    expect(page.locator(".tesla-preview").get_by_text("pixel_0_0").first).to_be_visible()
+    expect(page.get_by_text("1,797 rows x 65 columns")).to_be_visible()
+    _shot(page, "data")
+
+    # Explore: the image grid of the digits
+    _tab(page, "Explore")
+    page.get_by_role("button", name="images").click()
+    expect(page.locator(".tesla-page-explore .gtitle")).to_contain_text("First 24 images")
+    _shot(page, "explore")
+
+    # Model: live counts; rank 0 and batch size 0 show readable errors; then a valid, long run
+    _tab(page, "Model")
+    expect(page.locator(".tesla-model-stats")).to_contain_text("TT compression")
+    _set(page, "tesla-layer-1-tt-rank", 0)
+    expect(page.locator(".tesla-status").get_by_text("TT ranks must be integers >= 1")).to_be_visible()
+    _set(page, "tesla-layer-1-tt-rank", 4)
+    _set(page, "tesla-setting-batch-size", 0)
+    expect(page.locator(".tesla-status").get_by_text("batch_size must be an integer >= 1; got 0")).to_be_visible()
+    _shot(page, "model-error")
+    _set(page, "tesla-setting-batch-size", 64)
+    _set(page, "tesla-setting-epochs", 5000)
+    expect(page.get_by_text("valid model: ready to train")).to_be_visible()
+    _shot(page, "model")
+
+    # Train: launch, the curve grows, stop keeps the run
+    _tab(page, "Train")
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.locator(".tesla-train-info")).to_contain_text("running", timeout=60_000)
+    page.locator(".tesla-curves .scatterlayer .trace").first.wait_for(timeout=60_000)
+    expect(page.locator(".tesla-train-info")).to_contain_text("samples/s")
+    _shot(page, "train")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".tesla-train-info")).to_contain_text("stopped", timeout=60_000)
+    expect(page.locator(".tesla-curves .gtitle")).to_contain_text("stopped")
+    _shot(page, "train-stopped")
+
+    # Runs: the stopped run is listed; selecting it overlays its curve
+    _tab(page, "Runs")
+    row = page.locator(".tesla-runs-table .tabulator-row").first
+    expect(row).to_contain_text("digits-tt")
+    expect(row).to_contain_text("stopped")
+    row.locator("input[type='checkbox']").click()
+    page.locator(".tesla-overlay .scatterlayer .trace").first.wait_for()
+    _shot(page, "runs")
+    page.close()
+    assert requests.get(dashboard + "/liveness", timeout=5).ok  # the app is still up

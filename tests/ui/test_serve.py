@@ -1,0 +1,60 @@
+"""Serving the dashboard: loopback by default, a token for any other address, login with the token."""
+
+import time
+
+import pytest
+import requests
+
+from tesla_lab.errors import ConfigError
+from tesla_lab.store import Project
+from tesla_lab.ui import serve
+
+
+def test_access_rules():
+    assert serve.check_access("127.0.0.1", None) is False
+    assert serve.check_access("localhost", None) is False
+    assert serve.check_access("::1", "a-long-token") is True
+    with pytest.raises(ConfigError, match="serving the dashboard on 0.0.0.0 .* needs a token"):
+        serve.check_access("0.0.0.0", None)
+    with pytest.raises(ConfigError, match="serving the dashboard on my-host.example .* needs a token"):
+        serve.check_access("my-host.example", None)
+    with pytest.raises(ConfigError, match="the dashboard token must be a string of at least 8 characters"):
+        serve.check_access("0.0.0.0", "short")
+
+
+def test_main_refuses_a_public_address_without_a_token(tmp_path, caplog, monkeypatch):
+    monkeypatch.delenv(serve.TOKEN_ENV, raising=False)
+    Project.init(tmp_path)
+    assert serve.main(["--project", str(tmp_path), "--host", "0.0.0.0"]) == 2
+    assert "needs a token" in caplog.text
+    with pytest.raises(ConfigError, match="needs a token"):
+        serve.serve_dashboard(tmp_path, host="0.0.0.0")
+
+
+def _wait_live(port, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/liveness", timeout=2).ok:
+                return True
+        except requests.RequestException:
+            time.sleep(0.2)
+    return False
+
+
+def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
+    project = Project.init(tmp_path, name="secured")
+    server = serve.serve_dashboard(project, port=0, token="s3cret-token", threaded=True, sample="iris")
+    try:
+        assert _wait_live(server.port)
+        base = f"http://127.0.0.1:{server.port}"
+        anonymous = requests.get(base + "/", allow_redirects=False, timeout=30)
+        assert anonymous.status_code == 302 and "login" in anonymous.headers["Location"]
+        with requests.Session() as session:
+            wrong = session.post(base + "/login", data={"username": "me", "password": "nope"}, timeout=30)
+            assert "Invalid username or password" in wrong.text or "error" in wrong.url
+            session.post(base + "/login", data={"username": "me", "password": "s3cret-token"}, timeout=30)
+            page = session.get(base + "/", timeout=60)
+            assert page.status_code == 200 and "TESLA Lab: secured" in page.text
+    finally:
+        server.stop()
