@@ -2,7 +2,8 @@
 page of the Panel dashboard, both thin layouts over the state classes in :mod:`tesla_lab.ui.state`.
 
 Notebook widgets: ``DataLoader()``, ``Explorer(df)``, ``ModelBuilder()``, ``TrainingMonitor(run)``,
-``RunsBrowser(project)``, ``Workbench()``. Dashboard: :func:`create_app` (one session) and
+``RunsBrowser(project)``, ``Workbench()``, ``Monitor(url=...)`` (a served model's metrics). Dashboard:
+:func:`create_app` (one session) and
 :func:`serve_dashboard` (``tesla dashboard`` / ``make run``). Names load on first use, so ``import tesla_lab.ui``
 needs neither ipywidgets nor Panel until a view is asked for (the extra ``tesla-lab[ui]`` installs them).
 
@@ -17,16 +18,16 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "DataLoader", "Explorer", "ModelBuilder", "TrainingMonitor", "RunsBrowser", "Workbench",
-    "DataState", "ExploreState", "ModelState", "TrainState", "RunsState", "WorkbenchState",
+    "DataLoader", "Explorer", "ModelBuilder", "TrainingMonitor", "RunsBrowser", "Workbench", "Monitor",
+    "DataState", "ExploreState", "ModelState", "TrainState", "RunsState", "WorkbenchState", "MonitorState",
     "create_app", "serve_dashboard", "open_project",
 ]
 
 _WHERE = {
-    **dict.fromkeys(["DataLoader", "Explorer", "ModelBuilder", "TrainingMonitor", "RunsBrowser", "Workbench"],
-                    "tesla_lab.ui.widgets"),
-    **dict.fromkeys(["DataState", "ExploreState", "ModelState", "TrainState", "RunsState", "WorkbenchState"],
-                    "tesla_lab.ui.state"),
+    **dict.fromkeys(["DataLoader", "Explorer", "ModelBuilder", "TrainingMonitor", "RunsBrowser", "Workbench",
+                     "Monitor"], "tesla_lab.ui.widgets"),
+    **dict.fromkeys(["DataState", "ExploreState", "ModelState", "TrainState", "RunsState", "WorkbenchState",
+                     "MonitorState"], "tesla_lab.ui.state"),
     "create_app": "tesla_lab.ui.app",
     "serve_dashboard": "tesla_lab.ui.serve",
     "open_project": "tesla_lab.ui.project",

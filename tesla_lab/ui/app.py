@@ -1,10 +1,11 @@
-"""The Panel dashboard of one session: the five pages over one :class:`~tesla_lab.ui.state.WorkbenchState`.
+"""The Panel dashboard of one session: the five workbench pages over one :class:`~tesla_lab.ui.state.WorkbenchState`
+and the Monitor page of a served model (:class:`~tesla_lab.ui.state.MonitorState`).
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
 >>> app = create_app(Project.init(tempfile.mkdtemp(), name="demo"))
 >>> type(app).__name__, app.title, list(app.pages)
-('FastListTemplate', 'TESLA Lab: demo', ['Data', 'Explore', 'Model', 'Train', 'Runs'])
+('FastListTemplate', 'TESLA Lab: demo', ['Data', 'Explore', 'Model', 'Train', 'Runs', 'Monitor'])
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from tesla_lab.ui.pages.common import pn
 from tesla_lab.ui.pages.data import DataPage
 from tesla_lab.ui.pages.explore import ExplorePage
 from tesla_lab.ui.pages.model import ModelPage
+from tesla_lab.ui.pages.monitor import MonitorPage
 from tesla_lab.ui.pages.runs import RunsPage
 from tesla_lab.ui.pages.train import TrainPage
+from tesla_lab.ui.state.monitor import MonitorState
 from tesla_lab.ui.state.workbench import WorkbenchState
 
 __all__ = ["create_app", "PAGES"]
 
 logger = logging.getLogger(__name__)
 
-PAGES = ("Data", "Explore", "Model", "Train", "Runs")
+PAGES = ("Data", "Explore", "Model", "Train", "Runs", "Monitor")
 _SIDEBAR = """
 **Project** `{name}`
 
@@ -37,6 +40,7 @@ _SIDEBAR = """
    update as you edit.
 4. **Train**: runs in a background process; live curves; Stop keeps the last checkpoint; Resume continues it.
 5. **Runs**: compare runs and promote a model to production.
+6. **Monitor**: requests, latency and input drift of a model served with `tesla serve -m NAME`.
 """
 
 
@@ -50,6 +54,7 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
         "Model": ModelPage(bench.model),
         "Train": TrainPage(bench.train, workbench=bench),
         "Runs": RunsPage(bench.runs),
+        "Monitor": MonitorPage(MonitorState(project)),
     }
     tabs = pn.Tabs(*pages.items(), dynamic=True, sizing_mode="stretch_width", css_classes=["tesla-tabs"])
 
@@ -60,6 +65,16 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
     bench.train.param.watch(launched, ["active"])
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pages["Train"].start_polling(poll_ms)  # served: poll the store while this session lives
+
+        def monitor_shown(event: Any) -> None:
+            # the model server is asked for /metrics every 5 s only while its tab is the one shown
+            if event.new == PAGES.index("Monitor"):
+                pages["Monitor"].tick()  # fresh numbers at once, not 5 s later
+                pages["Monitor"].start_polling()
+            else:
+                pages["Monitor"].stop_polling()
+
+        tabs.param.watch(monitor_shown, ["active"])
     template = pn.template.FastListTemplate(
         title=f"TESLA Lab: {project.name}", sidebar=[pn.pane.Markdown(_SIDEBAR.format(name=project.name,
                                                                                        path=project.path))],

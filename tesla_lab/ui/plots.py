@@ -1,5 +1,5 @@
 """Plotly figures of the workbench: data exploration (histogram, scatter matrix, correlation, class balance, image
-grid) and training curves. Pure functions of a DataFrame; the views only display what they return.
+grid), training curves and served-model drift. Pure functions of a DataFrame; the views only display what they return.
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [2.0, 1.0, 4.0, 3.0], "y": [0, 1, 0, 1]})
@@ -24,7 +24,7 @@ import pandas as pd
 from tesla_lab.errors import DataError
 from tesla_lab.ui._deps import require
 
-__all__ = ["histogram", "scatter_matrix", "correlation_heatmap", "class_balance", "image_grid", "curves",
+__all__ = ["histogram", "scatter_matrix", "correlation_heatmap", "class_balance", "image_grid", "curves", "drift_bars",
            "numeric_columns"]
 
 _MAX_POINTS = 2000  # rows drawn in a scatter matrix (a random sample beyond that keeps the browser fast)
@@ -141,3 +141,22 @@ def curves(history: pd.DataFrame, metrics: Sequence[str] | None = None, title: s
     fig = _px().line(frame, x="epoch", y="value", color=color, line_dash=dash, markers=True)
     fig.update_xaxes(dtick=1 if frame["epoch"].nunique() <= 20 else None)
     return _layout(fig, title, height=380)
+
+
+_DRIFT_COLORS = {"ok": "#2e7d32", "warn": "#f9a825", "alert": "#c62828", "n/a": "#9e9e9e"}
+
+
+def drift_bars(drift: pd.DataFrame, title: str = "Input drift (PSI per feature)") -> Any:
+    """Bars of the PSI of each feature against the training data, colored by status (ok / warn / alert / n/a).
+    ``drift``: a frame with ``feature, psi, status`` (what ``GET /metrics`` of a model server reports).
+
+    >>> fig = drift_bars(pd.DataFrame({"feature": ["a", "b"], "psi": [0.02, 0.4], "status": ["ok", "alert"]}))
+    >>> [(t.name, list(t.x)) for t in fig.data]
+    [('ok', ['a']), ('alert', ['b'])]
+    """
+    frame = drift.copy()
+    frame["psi"] = pd.to_numeric(frame["psi"], errors="coerce").fillna(0.0)  # n/a (too few rows) drawn at 0
+    fig = _px().bar(frame, x="feature", y="psi", color="status", color_discrete_map=_DRIFT_COLORS,
+                    category_orders={"status": list(_DRIFT_COLORS)})
+    fig.update_yaxes(title="PSI", rangemode="tozero")
+    return _layout(fig, title, height=360)
