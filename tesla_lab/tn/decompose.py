@@ -98,6 +98,32 @@ def _relative_error(approx: torch.Tensor, reference: Any, what: str) -> float:
     return diff / norm if norm > 0 else diff
 
 
+def _check_cores(cores: Sequence[torch.Tensor], *, kind: str, noun: str, layout: str) -> list[torch.Tensor]:
+    """Check that ``cores`` are tensors of the rank ``layout`` names (``(r_{k-1}, ..., r_k)``), with boundary ranks 1
+    and matching ranks between neighbours; shared by :class:`TensorTrain` and TT-matrices."""
+    cores = list(cores)
+    ndim = layout.count(",") + 1
+    if not cores:
+        raise ShapeError(f"a {noun} needs at least one core; got an empty list")
+    for k, core in enumerate(cores):
+        if not isinstance(core, torch.Tensor) or core.ndim != ndim:
+            shape = tuple(core.shape) if isinstance(core, torch.Tensor) else type(core).__name__
+            raise ShapeError(f"{kind} core {k} must be a {ndim}-d tensor {layout}; got shape {shape}")
+    if cores[0].shape[0] != 1 or cores[-1].shape[-1] != 1:
+        raise ShapeError(
+            f"the first core must start and the last core end with rank 1; got first {tuple(cores[0].shape)}, "
+            f"last {tuple(cores[-1].shape)}"
+        )
+    for k in range(len(cores) - 1):
+        if cores[k].shape[-1] != cores[k + 1].shape[0]:
+            raise ShapeError(
+                f"{kind} cores must chain: core {k} has right rank {cores[k].shape[-1]} but core {k + 1} has left "
+                f"rank {cores[k + 1].shape[0]} (shapes {tuple(cores[k].shape)} and {tuple(cores[k + 1].shape)}); "
+                f"core k must be {layout}"
+            )
+    return cores
+
+
 class TensorTrain:
     """A tensor stored as tensor-train cores ``G_k`` of shape ``(r_{k-1}, n_k, r_k)`` with ``r_0 = r_d = 1``.
 
@@ -118,25 +144,7 @@ class TensorTrain:
     """
 
     def __init__(self, cores: Sequence[torch.Tensor]) -> None:
-        cores = list(cores)
-        if not cores:
-            raise ShapeError("a tensor train needs at least one core; got an empty list")
-        for k, core in enumerate(cores):
-            if not isinstance(core, torch.Tensor) or core.ndim != 3:
-                shape = tuple(core.shape) if isinstance(core, torch.Tensor) else type(core).__name__
-                raise ShapeError(f"TT core {k} must be a 3-d tensor (r_{{k-1}}, n_k, r_k); got {shape}")
-        if cores[0].shape[0] != 1 or cores[-1].shape[-1] != 1:
-            raise ShapeError(
-                f"the first core must start and the last core end with rank 1; got first {tuple(cores[0].shape)}, "
-                f"last {tuple(cores[-1].shape)}"
-            )
-        for k in range(len(cores) - 1):
-            if cores[k].shape[-1] != cores[k + 1].shape[0]:
-                raise ShapeError(
-                    f"TT cores must chain: core {k} has right rank {cores[k].shape[-1]} but core {k + 1} has left "
-                    f"rank {cores[k + 1].shape[0]} (shapes {tuple(cores[k].shape)} and {tuple(cores[k + 1].shape)}); "
-                    "core k must be (r_{k-1}, n_k, r_k)"
-                )
+        cores = _check_cores(cores, kind="TT", noun="tensor train", layout="(r_{k-1}, n_k, r_k)")
         self.cores = cores
 
     @property

@@ -29,7 +29,7 @@ import torch
 
 from tesla_lab.errors import ShapeError
 from tesla_lab.tn.contract import tt_matrix_full
-from tesla_lab.tn.decompose import _as_float_tensor, _relative_error, tt_svd
+from tesla_lab.tn.decompose import _as_float_tensor, _check_cores, _relative_error, tt_svd
 from tesla_lab.tn.factorize import resolve_shapes
 
 __all__ = ["TTMatrix"]
@@ -49,26 +49,7 @@ class TTMatrix:
     """
 
     def __init__(self, cores: Sequence[torch.Tensor]) -> None:
-        cores = list(cores)
-        if not cores:
-            raise ShapeError("a TT-matrix needs at least one core; got an empty list")
-        for k, core in enumerate(cores):
-            if not isinstance(core, torch.Tensor) or core.ndim != 4:
-                shape = tuple(core.shape) if isinstance(core, torch.Tensor) else type(core).__name__
-                raise ShapeError(
-                    f"TT-matrix core {k} must be a 4-d tensor (r_{{k-1}}, m_k, n_k, r_k); got shape {shape}"
-                )
-        if cores[0].shape[0] != 1 or cores[-1].shape[-1] != 1:
-            raise ShapeError(
-                f"the first core must start and the last core end with rank 1; got first {tuple(cores[0].shape)}, "
-                f"last {tuple(cores[-1].shape)}"
-            )
-        for k in range(len(cores) - 1):
-            if cores[k].shape[-1] != cores[k + 1].shape[0]:
-                raise ShapeError(
-                    f"TT-matrix cores must chain: core {k} has right rank {cores[k].shape[-1]} but core {k + 1} has "
-                    f"left rank {cores[k + 1].shape[0]}; core k must be (r_{{k-1}}, m_k, n_k, r_k)"
-                )
+        cores = _check_cores(cores, kind="TT-matrix", noun="TT-matrix", layout="(r_{k-1}, m_k, n_k, r_k)")
         self.cores = cores
 
     @classmethod
