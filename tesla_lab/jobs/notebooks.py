@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
 
 __all__ = [
@@ -618,17 +619,9 @@ def _end_orphans(project: Project, nb_run: Run, status: str) -> None:
     rows = project.db.query("SELECT id, pid FROM runs WHERE status = 'running' AND created >= ? AND id != ? "
                             "AND pid IS NOT NULL", (created, nb_run.id))
     for row in rows:
-        if _alive(int(row["pid"])):
+        if pid_alive(int(row["pid"])):
             continue
         project.get_run(row["id"]).finish("stopped" if status == "stopped" else "failed",
                                           error=f"its process ended with the notebook run {nb_run.id[:8]} ({status})")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True

@@ -54,6 +54,7 @@ import pandas as pd
 
 from tesla_lab.errors import ConfigError, TeslaError
 from tesla_lab.jobs import notebooks
+from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
 from tesla_lab.store.runs import format_error, from_json, to_json, to_timestamps
 
@@ -405,14 +406,6 @@ class Execution:
         return self.status == "finished"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 Runner = Callable[..., "notebooks.NotebookResult"]
@@ -519,7 +512,7 @@ class Scheduler:
                                      (self._host,))
         count = 0
         for row in rows:
-            if row["pid"] is None or row["pid"] == os.getpid() or _alive(int(row["pid"])):
+            if row["pid"] is None or row["pid"] == os.getpid() or pid_alive(int(row["pid"])):
                 continue
             error = (f"interrupted: the scheduler (pid {row['pid']}) ended before this execution finished; the slot is "
                      "not run again")

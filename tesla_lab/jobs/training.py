@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, Project, Run
 
 __all__ = ["JobError", "TrainingJob", "launch_training", "resume_training", "attach", "list_devices", "JOBS_DIR"]
@@ -102,16 +103,6 @@ def _is_worker(pid: int, run_id: str) -> bool:
         return False
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class TrainingJob:
@@ -146,7 +137,7 @@ class TrainingJob:
         """True while the worker process runs."""
         if self._process is not None:
             return self._process.poll() is None
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
     @property
     def returncode(self) -> int | None:
