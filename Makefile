@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(PY) -m tesla_lab.demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check tesla_lab tests bench
+	$(PY) -m ruff check tesla_lab tesla tests bench
 
 test: $(STAMP) lint labextension test-js
 	$(PY) -m pytest
