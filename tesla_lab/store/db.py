@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+from tesla_lab.store.sessions import SessionMarkers
 
 __all__ = ["StoreError", "NotFoundError", "Database", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -166,7 +168,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_CORRUPT = ("not a database", "malformed", "corrupt", "encrypted", "disk i/o error")
+_CORRUPT = ("not a database", "malformed", "corrupt", "encrypted")
+# not corruption: the file may be fine, the disk is full or failing (SQLITE_FULL / SQLITE_IOERR)
+_DISK_FULL = ("database or disk is full", "disk is full", "no space left")
+_IO_ERROR = ("disk i/o error",)
 _ABANDONED: list[sqlite3.Connection] = []  # connections inherited through fork: kept alive, never used or closed
 
 
@@ -178,6 +183,27 @@ def _is_locked(exc: BaseException) -> bool:
 def _is_corrupt(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _CORRUPT)
+
+
+def _is_disk_problem(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _DISK_FULL + _IO_ERROR)
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
 
 
 class Database:
@@ -225,10 +251,74 @@ class Database:
                                  "creates it) or pass create=True")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._check_file()
+        self.open_check()
         self._migrate()
 
     # ------------------------------------------------------------------------------------------- errors
-    def _corrupt_error(self, detail: str) -> StoreError:
+    def quick_check(self) -> str:
+        """``'ok'``, or SQLite's list of problems (``PRAGMA quick_check``: every page and index entry readable;
+        O(file size), much faster than :meth:`integrity_check`). Runs on its own read-only connection, so it works
+        even when this thread's connection could not be opened.
+
+        >>> import os, tempfile
+        >>> Database(os.path.join(tempfile.mkdtemp(), "s.db")).quick_check()
+        'ok'
+        """
+        try:
+            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.busy_timeout)
+        except sqlite3.Error as exc:
+            return f"cannot open the file: {exc}"
+        try:
+            return "\n".join(str(row[0]) for row in probe.execute("PRAGMA quick_check").fetchall())
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        finally:
+            probe.close()
+
+    def open_check(self) -> str | None:
+        """On open: if a process that had this store open ended without closing it (killed, power cut), run
+        ``PRAGMA quick_check`` and refuse a damaged file; then mark this process as having the store open.
+        Returns the check's result (``'ok'``), or None when no check was needed."""
+        self._sessions = SessionMarkers(self.path.parent / f"{self.path.name}.sessions")
+        stale = self._sessions.stale() if self.path.exists() else []
+        report = None
+        if stale:
+            report = self.quick_check()
+            if report != "ok":
+                raise self._corrupt_error(
+                    f"{len(stale)} process(es) ended without closing it and PRAGMA quick_check fails: "
+                    f"{report.splitlines()[0][:200]}")
+            logger.info("%s was not closed cleanly by %d process(es); quick_check: ok", self.path, len(stale))
+            self._sessions.clear(stale)
+        self._sessions.register()
+        return report
+
+    def _disk_error(self, exc: sqlite3.Error) -> StoreError:
+        """A full or failing disk: the store is most likely intact, so never advise moving it aside."""
+        free = _free_bytes(self.path.parent)
+        where = f"{self.path.parent} ({_human(free)} free)" if free is not None else str(self.path.parent)
+        text = str(exc).lower()
+        if any(word in text for word in _DISK_FULL) or (free is not None and free < 16 * 2**20):
+            return StoreError(
+                f"the disk holding {where} is full ({exc}); the change was rolled back and nothing stored was lost. "
+                "Free some space on that disk (or move the project to a larger one) and run the command again; "
+                "do NOT delete or move store.db: it is not corrupt"
+            )
+        return StoreError(
+            f"the disk holding {where} reported an I/O error ({exc}); the change was rolled back. Check that the "
+            "disk is writable, mounted and healthy (dmesg), then run the command again; `tesla doctor` checks the "
+            "store without changing it"
+        )
+
+    def _corrupt_error(self, detail: str, *, verify: bool = False) -> StoreError:
+        """Recovery advice only for a *verified* corruption: with ``verify``, ``PRAGMA quick_check`` must fail."""
+        if verify:
+            report = self.quick_check()
+            if report == "ok":
+                return StoreError(f"SQLite error on {self.path}: {detail}; `PRAGMA quick_check` finds the file "
+                                  "intact, so it was not changed or moved: retry, and if it keeps happening run "
+                                  "`tesla doctor`")
+            detail = f"{detail}; quick_check: {report.splitlines()[0][:200]}"
         return StoreError(
             f"{self.path} is not a readable TESLA store ({detail}); nothing was written to it. To recover, restore "
             f"it from a backup, or move it aside (e.g. `mv {self.path} {self.path}.broken`, together with any "
@@ -237,8 +327,10 @@ class Database:
         )
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
+        if _is_disk_problem(exc):
+            return self._disk_error(exc)
         if _is_corrupt(exc):
-            return self._corrupt_error(str(exc))
+            return self._corrupt_error(str(exc), verify="not a database" not in str(exc).lower())
         if _is_locked(exc):
             return StoreError(
                 f"{self.path} stayed locked by another writer for more than {self.timeout:g} s ({exc}); a "
@@ -360,7 +452,8 @@ class Database:
         try:
             return self._retry(lambda: self.connection().execute(sql, tuple(params)).fetchall())
         except sqlite3.Error as exc:
-            if isinstance(exc, sqlite3.OperationalError) and not (_is_locked(exc) or _is_corrupt(exc)):
+            if isinstance(exc, sqlite3.OperationalError) and not (_is_locked(exc) or _is_corrupt(exc)
+                                                                  or _is_disk_problem(exc)):
                 raise  # a programming error (bad SQL): let it surface as is
             raise self._error(exc) from exc
 
@@ -416,7 +509,8 @@ class Database:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.DatabaseError) and (_is_corrupt(exc) or _is_locked(exc)):
+            if isinstance(exc, sqlite3.DatabaseError) and (_is_corrupt(exc) or _is_locked(exc)
+                                                            or _is_disk_problem(exc)):
                 raise self._error(exc) from exc
             raise
         finally:
@@ -449,7 +543,7 @@ class Database:
                     for statement in self._migrations[version]:
                         conn.execute(statement)
                 except sqlite3.Error as exc:
-                    if _is_corrupt(exc) or _is_locked(exc):
+                    if _is_corrupt(exc) or _is_locked(exc) or _is_disk_problem(exc):
                         raise
                     # the transaction rolls back every step: the file stays at its old version
                     raise StoreError(f"migrating {self.path} from schema version {version} to {version + 1} failed "
