@@ -245,9 +245,11 @@ class Database:
         self.synchronous = str(synchronous).upper()
         self._migrations = tuple(tuple(m) for m in (MIGRATIONS if migrations is None else migrations))
         self._local = threading.local()
-        if not self.path.exists():
+        empty = self.path.is_file() and self.path.stat().st_size == 0  # what a crash before the first write leaves
+        if not self.path.exists() or empty:
             if not create:
-                raise StoreError(f"no store database at {self.path}; open the project with Project(path) (which "
+                what = "an empty (0-byte) store database" if empty else "no store database"
+                raise StoreError(f"{what} at {self.path}; open the project with Project(path) (which "
                                  "creates it) or pass create=True")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._check_file()

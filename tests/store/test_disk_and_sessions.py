@@ -108,3 +108,38 @@ def test_doctor_reports_a_damaged_store_and_leftovers_with_exit_status_1(tmp_pat
         fh.write(random.Random(1).randbytes(4096))
     assert main(["doctor", "--project", str(project.path)]) == 1
     assert "PROBLEM  quick_check" in capsys.readouterr().out
+
+
+def test_an_empty_store_db_is_refused_while_snapshots_exist_and_repair_recovers_them(tmp_path, capsys):
+    import pandas as pd
+
+    from tesla_lab.cli import main
+    from tesla_lab.store import Project
+
+    project = Project.init(tmp_path / "p")
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    project.datasets.snapshot("iris", frame)
+    project.close()
+    db = project.path / ".tesla" / "store.db"
+    db.write_bytes(b"")  # what a crash right after creating the file leaves
+    with pytest.raises(StoreError, match=r"store\.db is empty \(0 bytes\), but .*datasets still hold files.*"
+                                         r"tesla store repair"):
+        Project(project.path)
+    assert db.stat().st_size == 0, "nothing was created over it"
+    assert main(["store", "repair", "--project", str(project.path)]) == 0
+    assert "re-registered 1 dataset snapshot(s)" in capsys.readouterr().out
+    repaired = Project(project.path)
+    (name,) = repaired.datasets.names()
+    pd.testing.assert_frame_equal(repaired.datasets.load_version(name), frame)
+    assert list(db.parent.glob("store.db.empty-*")), "the empty file was kept aside"
+
+
+def test_a_new_project_folder_without_data_still_gets_a_store(tmp_path):
+    from tesla_lab.store import Project
+
+    project = Project.init(tmp_path / "p")
+    project.close()
+    import shutil
+
+    shutil.rmtree(project.path / ".tesla")  # a fresh clone: .tesla is not in git
+    assert Project(project.path).runs().empty
