@@ -190,6 +190,16 @@ def _is_disk_problem(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _DISK_FULL + _IO_ERROR)
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write the store file and its folder (the WAL and lock files live beside it)."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
 def _free_bytes(folder: Path) -> int | None:
     try:
         return shutil.disk_usage(folder).free
@@ -245,12 +255,15 @@ class Database:
         self.synchronous = str(synchronous).upper()
         self._migrations = tuple(tuple(m) for m in (MIGRATIONS if migrations is None else migrations))
         self._local = threading.local()
+        self.read_only = not _writable(self.path)
         empty = self.path.is_file() and self.path.stat().st_size == 0  # what a crash before the first write leaves
         if not self.path.exists() or empty:
             if not create:
                 what = "an empty (0-byte) store database" if empty else "no store database"
                 raise StoreError(f"{what} at {self.path}; open the project with Project(path) (which "
                                  "creates it) or pass create=True")
+            if self.read_only:
+                raise self._read_only_error("cannot create the store")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._check_file()
         self.open_check()
@@ -328,7 +341,16 @@ class Database:
             f"next time; the other files in {self.path.parent} (artifacts, datasets) are not affected"
         )
 
+    def _read_only_error(self, what: str) -> StoreError:
+        return StoreError(
+            f"{what}: the project folder {self.path.parent.parent} is read-only for this user (store {self.path}). "
+            "Commands that only read (tesla runs, tesla models, tesla doctor) work; to train, load data or change "
+            f"the registry, make it writable (e.g. chmod -R u+w {self.path.parent}) or copy the project elsewhere"
+        )
+
     def _error(self, exc: sqlite3.Error) -> StoreError:
+        if "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
+            return self._read_only_error(f"cannot write ({exc})")
         if _is_disk_problem(exc):
             return self._disk_error(exc)
         if _is_corrupt(exc):
@@ -366,12 +388,36 @@ class Database:
             probe.close()
 
     # --------------------------------------------------------------------------------------- connections
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Read-only access to a store in a folder this process cannot write: ``mode=ro`` (sees the WAL when its
+        shared-memory file is there), else ``immutable=1`` (the main file only: changes still in the WAL of a
+        writer that never checkpointed are not seen, which is logged)."""
+        uri = self.path.resolve().as_uri()
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=self.busy_timeout, isolation_level=None)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error:
+            logger.info("%s: read-only folder without a usable WAL index; reading the main file only", self.path)
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self.busy_timeout, isolation_level=None)
+
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
+            if self.read_only:
+                conn = self._connect_read_only()
+            else:
+                conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         conn.row_factory = sqlite3.Row
+        if self.read_only:
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.Error as exc:
+                conn.close()
+                raise self._error(exc) from exc
+            return conn
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -499,6 +545,8 @@ class Database:
             finally:
                 local.depth -= 1
             return
+        if self.read_only:
+            raise self._read_only_error("cannot write")
         try:
             self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:
@@ -512,7 +560,7 @@ class Database:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.DatabaseError) and (_is_corrupt(exc) or _is_locked(exc)
-                                                            or _is_disk_problem(exc)):
+                                                            or _is_disk_problem(exc) or "readonly" in str(exc)):
                 raise self._error(exc) from exc
             raise
         finally:
@@ -536,6 +584,8 @@ class Database:
             return
         if current > latest:
             raise self._newer_error(current, latest)
+        if self.read_only:
+            raise self._read_only_error(f"the store has schema version {current} and needs an upgrade to {latest}")
         with self.transaction() as conn:
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have migrated
             if current > latest:

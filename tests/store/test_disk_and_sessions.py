@@ -143,3 +143,23 @@ def test_a_new_project_folder_without_data_still_gets_a_store(tmp_path):
 
     shutil.rmtree(project.path / ".tesla")  # a fresh clone: .tesla is not in git
     assert Project(project.path).runs().empty
+
+
+def test_a_read_only_project_reads_and_says_read_only_on_writes(tmp_path, monkeypatch, capsys):
+    from tesla_lab.cli import main
+    from tesla_lab.store import Project
+
+    project = Project.init(tmp_path / "p")
+    run = project.start_run(name="first")
+    run.log_metric("loss", 0.5, step=0)
+    run.finish()
+    project.close()
+    # root may write anywhere, so the folder's permission is simulated where the store asks for it
+    monkeypatch.setattr("tesla_lab.store.db._writable", lambda path: False)
+    readonly = Project(project.path)
+    assert readonly.db.read_only
+    assert list(readonly.runs()["name"]) == ["first"]
+    with pytest.raises(StoreError, match=r"cannot write: the project folder .* is read-only .*tesla runs.*chmod"):
+        readonly.start_run(name="second")
+    assert main(["runs", "--project", str(project.path)]) == 0
+    assert "first" in capsys.readouterr().out
