@@ -41,6 +41,7 @@ from tesla_lab.errors import ConfigError, TeslaError
 from tesla_lab.serve._deps import require
 from tesla_lab.serve.batching import MicroBatcher
 from tesla_lab.serve.inputs import InputError
+from tesla_lab.serve.limits import body_limit, release_memory, server_config
 from tesla_lab.serve.monitor import Monitor
 from tesla_lab.serve.predictor import ExportedModel, load_exported
 
@@ -89,6 +90,10 @@ def check_bind(host: str, token: str | None) -> None:
     """Refuse to bind beyond loopback without a token.
 
     >>> check_bind("127.0.0.1", None)
+    >>> check_bind("127.0.0.1", "  ")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: --token must be a non-empty string without spaces, e.g. ...
     >>> check_bind("0.0.0.0", None)
     Traceback (most recent call last):
     ...
@@ -97,6 +102,10 @@ authentication lets anyone on the network use the model; pass token=... (CLI: --
     """
     if not isinstance(host, str) or not host.strip():
         raise ConfigError(f"host must be an address such as '127.0.0.1'; got {host!r}")
+    if isinstance(token, str) and (not token.strip() or any(c.isspace() for c in token)):
+        raise ConfigError("--token must be a non-empty string without spaces, e.g. "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))'; got "
+                          f"{'an empty or blank string' if not token.strip() else 'a string with whitespace'}")
     if not is_loopback(host) and token is None:
         raise ConfigError(f"--host {host} requires --token: serving beyond this machine without authentication lets "
                           "anyone on the network use the model; pass token=... (CLI: --token) or bind 127.0.0.1")
@@ -143,7 +152,8 @@ def create_app(
     device: str = "cpu",
     max_rows: int = 1024,
     batch_size: int = 256,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
+    decode_concurrency: int = 2,
     drift_window: int = 5000,
     min_drift_samples: int = 100,
     latency_window: int = 10_000,
@@ -156,7 +166,9 @@ def create_app(
         log_path: JSON-lines request log (rotated at 10 MiB, 3 backups); None keeps no log.
         device: where the model runs (``'cpu'``, ``'cuda'``, ``'cuda:1'``).
         max_rows: most rows per request (more → 413); batch_size: rows per forward pass.
-        max_body_bytes: largest request body (more → 413).
+        max_body_bytes: largest request body (more → 413, checked before decoding); None: what ``max_rows`` rows
+            of this model can take as JSON (:func:`tesla_lab.serve.limits.body_limit`), at most 8 MiB.
+        decode_concurrency: request bodies decoded at the same time (each decoded body briefly costs ~30× its size).
         drift_window, min_drift_samples: rows kept for drift and the fewest for a PSI value.
         latency_window: requests kept per endpoint for the latency percentiles.
 
@@ -179,6 +191,13 @@ tesla_lab.serve.export_model(...)
                       drift_window=drift_window, min_drift_samples=min_drift_samples)
     batcher = MicroBatcher(exported, max_rows=max(max_rows, 4 * batch_size))
     meta = exported.metadata
+    if max_body_bytes is None:
+        n_values = 1
+        for size in exported.input_shape:
+            n_values *= int(size)
+        max_body_bytes = body_limit(n_values=n_values, max_rows=max_rows, names=exported.feature_names,
+                                    ceiling=MAX_BODY_BYTES)
+    decoding = asyncio.Semaphore(max(1, int(decode_concurrency)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -253,16 +272,22 @@ tesla_lab.serve.export_model(...)
         """Predict for ``{"rows": [{feature: value}]}`` or ``{"inputs": [[...]]}``; classifiers also return
         ``probabilities`` and ``class_labels``."""
         length = request.headers.get("content-length", "")
+        too_big = (f"at most {max_body_bytes} bytes are accepted (what {max_rows} rows of this model take); send "
+                   f"at most {max_rows} rows per request")
         if length.isdigit() and int(length) > max_body_bytes:
-            return error(413, f"the request body has {int(length)} bytes; at most {max_body_bytes} are accepted")
+            return error(413, f"the request body has {int(length)} bytes; {too_big}")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_body_bytes:
-                return error(413, f"the request body exceeds {max_body_bytes} bytes; send fewer rows per request")
+                return error(413, f"the request body exceeds {max_body_bytes} bytes; {too_big}")
             chunks.append(chunk)
         try:
-            raw = await run_in_threadpool(_parse, exported, b"".join(chunks))
+            async with decoding:  # bounded: N concurrent large bodies must not each be decoded at once
+                raw = await run_in_threadpool(_parse, exported, b"".join(chunks))
+                del chunks
+                if size > 2**20:
+                    release_memory()
             out = await asyncio.wrap_future(batcher.submit(raw))  # joined with concurrent requests, see batching.py
             result = _answer(exported, out)
         except InputError as exc:
@@ -292,13 +317,15 @@ def serve(
     log_path: str | os.PathLike[str] | None = None,
     log_level: str = "info",
     torch_threads: int | None = None,
+    server_options: dict[str, Any] | None = None,
     **app_options: Any,
 ) -> None:
     """Serve an export with uvicorn until interrupted. Binding anything but loopback requires ``token``.
 
     ``torch_threads`` sets ``torch.set_num_threads`` for this (serving) process: 1 suits small models on a busy or
     small machine (intra-op threads then cannot fight the HTTP threads or other processes for cores); None keeps
-    torch's default. ``app_options`` go to :func:`create_app`.
+    torch's default. ``app_options`` go to :func:`create_app`; ``server_options`` (``header_timeout_s``,
+    ``keep_alive_s``, ``limit_concurrency``) to :func:`tesla_lab.serve.limits.server_config`.
 
     >>> serve("no-such-dir", host="0.0.0.0")
     Traceback (most recent call last):
@@ -313,13 +340,14 @@ authentication lets anyone on the network use the model; pass token=... (CLI: --
         if isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1:
             raise ConfigError(f"torch_threads must be a positive integer or None; got {torch_threads!r}")
     uvicorn = require("uvicorn")
+    server_options = dict(server_options or {})
     app = create_app(export_dir, token=token, log_path=log_path, **app_options)
     if torch_threads is not None:
         import torch
 
         torch.set_num_threads(torch_threads)
     log.info("serving %s on http://%s:%d", export_dir, host, port)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.Server(server_config(app, host=host, port=port, log_level=log_level, **server_options)).run()
 
 
 @contextlib.contextmanager
@@ -331,6 +359,7 @@ def background_server(
     token: str | None = None,
     timeout: float = 20.0,
     log_level: str = "warning",
+    server_options: dict[str, Any] | None = None,
     **app_options: Any,
 ) -> Iterator[str]:
     """Run uvicorn in a daemon thread for the ``with`` block; yields the base URL (``port=0``: a free port).
@@ -361,7 +390,7 @@ def background_server(
         sock.close()
         msg = f"cannot bind {host}:{port} ({exc.strerror}); choose another port, or port=0 for a free one"
         raise ServerError(msg) from exc
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+    server = uvicorn.Server(server_config(app, log_level=log_level, **(server_options or {})))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="tesla-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+from tesla_lab.store.sessions import SessionMarkers
 
 __all__ = ["StoreError", "NotFoundError", "Database", "MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -166,7 +168,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_CORRUPT = ("not a database", "malformed", "corrupt", "encrypted", "disk i/o error")
+_CORRUPT = ("not a database", "malformed", "corrupt", "encrypted")
+# not corruption: the file may be fine, the disk is full or failing (SQLITE_FULL / SQLITE_IOERR)
+_DISK_FULL = ("database or disk is full", "disk is full", "no space left")
+_IO_ERROR = ("disk i/o error",)
 _ABANDONED: list[sqlite3.Connection] = []  # connections inherited through fork: kept alive, never used or closed
 
 
@@ -178,6 +183,37 @@ def _is_locked(exc: BaseException) -> bool:
 def _is_corrupt(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _CORRUPT)
+
+
+def _is_disk_problem(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _DISK_FULL + _IO_ERROR)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the store file and its folder (the WAL and lock files live beside it)."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
 
 
 class Database:
@@ -219,16 +255,85 @@ class Database:
         self.synchronous = str(synchronous).upper()
         self._migrations = tuple(tuple(m) for m in (MIGRATIONS if migrations is None else migrations))
         self._local = threading.local()
-        if not self.path.exists():
+        self.read_only = not _writable(self.path)
+        empty = self.path.is_file() and self.path.stat().st_size == 0  # what a crash before the first write leaves
+        if not self.path.exists() or empty:
             if not create:
-                raise StoreError(f"no store database at {self.path}; open the project with Project(path) (which "
+                what = "an empty (0-byte) store database" if empty else "no store database"
+                raise StoreError(f"{what} at {self.path}; open the project with Project(path) (which "
                                  "creates it) or pass create=True")
+            if self.read_only:
+                raise self._read_only_error("cannot create the store")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._check_file()
+        self.open_check()
         self._migrate()
 
     # ------------------------------------------------------------------------------------------- errors
-    def _corrupt_error(self, detail: str) -> StoreError:
+    def quick_check(self) -> str:
+        """``'ok'``, or SQLite's list of problems (``PRAGMA quick_check``: every page and index entry readable;
+        O(file size), much faster than :meth:`integrity_check`). Runs on its own read-only connection, so it works
+        even when this thread's connection could not be opened.
+
+        >>> import os, tempfile
+        >>> Database(os.path.join(tempfile.mkdtemp(), "s.db")).quick_check()
+        'ok'
+        """
+        try:
+            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.busy_timeout)
+        except sqlite3.Error as exc:
+            return f"cannot open the file: {exc}"
+        try:
+            return "\n".join(str(row[0]) for row in probe.execute("PRAGMA quick_check").fetchall())
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        finally:
+            probe.close()
+
+    def open_check(self) -> str | None:
+        """On open: if a process that had this store open ended without closing it (killed, power cut), run
+        ``PRAGMA quick_check`` and refuse a damaged file; then mark this process as having the store open.
+        Returns the check's result (``'ok'``), or None when no check was needed."""
+        self._sessions = SessionMarkers(self.path.parent / f"{self.path.name}.sessions")
+        stale = self._sessions.stale() if self.path.exists() else []
+        report = None
+        if stale:
+            report = self.quick_check()
+            if report != "ok":
+                raise self._corrupt_error(
+                    f"{len(stale)} process(es) ended without closing it and PRAGMA quick_check fails: "
+                    f"{report.splitlines()[0][:200]}")
+            logger.info("%s was not closed cleanly by %d process(es); quick_check: ok", self.path, len(stale))
+            self._sessions.clear(stale)
+        self._sessions.register()
+        return report
+
+    def _disk_error(self, exc: sqlite3.Error) -> StoreError:
+        """A full or failing disk: the store is most likely intact, so never advise moving it aside."""
+        free = _free_bytes(self.path.parent)
+        where = f"{self.path.parent} ({_human(free)} free)" if free is not None else str(self.path.parent)
+        text = str(exc).lower()
+        if any(word in text for word in _DISK_FULL) or (free is not None and free < 16 * 2**20):
+            return StoreError(
+                f"the disk holding {where} is full ({exc}); the change was rolled back and nothing stored was lost. "
+                "Free some space on that disk (or move the project to a larger one) and run the command again; "
+                "do NOT delete or move store.db: it is not corrupt"
+            )
+        return StoreError(
+            f"the disk holding {where} reported an I/O error ({exc}); the change was rolled back. Check that the "
+            "disk is writable, mounted and healthy (dmesg), then run the command again; `tesla doctor` checks the "
+            "store without changing it"
+        )
+
+    def _corrupt_error(self, detail: str, *, verify: bool = False) -> StoreError:
+        """Recovery advice only for a *verified* corruption: with ``verify``, ``PRAGMA quick_check`` must fail."""
+        if verify:
+            report = self.quick_check()
+            if report == "ok":
+                return StoreError(f"SQLite error on {self.path}: {detail}; `PRAGMA quick_check` finds the file "
+                                  "intact, so it was not changed or moved: retry, and if it keeps happening run "
+                                  "`tesla doctor`")
+            detail = f"{detail}; quick_check: {report.splitlines()[0][:200]}"
         return StoreError(
             f"{self.path} is not a readable TESLA store ({detail}); nothing was written to it. To recover, restore "
             f"it from a backup, or move it aside (e.g. `mv {self.path} {self.path}.broken`, together with any "
@@ -236,9 +341,20 @@ class Database:
             f"next time; the other files in {self.path.parent} (artifacts, datasets) are not affected"
         )
 
+    def _read_only_error(self, what: str) -> StoreError:
+        return StoreError(
+            f"{what}: the project folder {self.path.parent.parent} is read-only for this user (store {self.path}). "
+            "Commands that only read (tesla runs, tesla models, tesla doctor) work; to train, load data or change "
+            f"the registry, make it writable (e.g. chmod -R u+w {self.path.parent}) or copy the project elsewhere"
+        )
+
     def _error(self, exc: sqlite3.Error) -> StoreError:
+        if "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
+            return self._read_only_error(f"cannot write ({exc})")
+        if _is_disk_problem(exc):
+            return self._disk_error(exc)
         if _is_corrupt(exc):
-            return self._corrupt_error(str(exc))
+            return self._corrupt_error(str(exc), verify="not a database" not in str(exc).lower())
         if _is_locked(exc):
             return StoreError(
                 f"{self.path} stayed locked by another writer for more than {self.timeout:g} s ({exc}); a "
@@ -272,12 +388,36 @@ class Database:
             probe.close()
 
     # --------------------------------------------------------------------------------------- connections
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Read-only access to a store in a folder this process cannot write: ``mode=ro`` (sees the WAL when its
+        shared-memory file is there), else ``immutable=1`` (the main file only: changes still in the WAL of a
+        writer that never checkpointed are not seen, which is logged)."""
+        uri = self.path.resolve().as_uri()
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=self.busy_timeout, isolation_level=None)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error:
+            logger.info("%s: read-only folder without a usable WAL index; reading the main file only", self.path)
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self.busy_timeout, isolation_level=None)
+
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
+            if self.read_only:
+                conn = self._connect_read_only()
+            else:
+                conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         conn.row_factory = sqlite3.Row
+        if self.read_only:
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.Error as exc:
+                conn.close()
+                raise self._error(exc) from exc
+            return conn
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -360,7 +500,8 @@ class Database:
         try:
             return self._retry(lambda: self.connection().execute(sql, tuple(params)).fetchall())
         except sqlite3.Error as exc:
-            if isinstance(exc, sqlite3.OperationalError) and not (_is_locked(exc) or _is_corrupt(exc)):
+            if isinstance(exc, sqlite3.OperationalError) and not (_is_locked(exc) or _is_corrupt(exc)
+                                                                  or _is_disk_problem(exc)):
                 raise  # a programming error (bad SQL): let it surface as is
             raise self._error(exc) from exc
 
@@ -404,6 +545,8 @@ class Database:
             finally:
                 local.depth -= 1
             return
+        if self.read_only:
+            raise self._read_only_error("cannot write")
         try:
             self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:
@@ -416,7 +559,8 @@ class Database:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.DatabaseError) and (_is_corrupt(exc) or _is_locked(exc)):
+            if isinstance(exc, sqlite3.DatabaseError) and (_is_corrupt(exc) or _is_locked(exc)
+                                                            or _is_disk_problem(exc) or "readonly" in str(exc)):
                 raise self._error(exc) from exc
             raise
         finally:
@@ -440,6 +584,8 @@ class Database:
             return
         if current > latest:
             raise self._newer_error(current, latest)
+        if self.read_only:
+            raise self._read_only_error(f"the store has schema version {current} and needs an upgrade to {latest}")
         with self.transaction() as conn:
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have migrated
             if current > latest:
@@ -449,7 +595,7 @@ class Database:
                     for statement in self._migrations[version]:
                         conn.execute(statement)
                 except sqlite3.Error as exc:
-                    if _is_corrupt(exc) or _is_locked(exc):
+                    if _is_corrupt(exc) or _is_locked(exc) or _is_disk_problem(exc):
                         raise
                     # the transaction rolls back every step: the file stays at its old version
                     raise StoreError(f"migrating {self.path} from schema version {version} to {version + 1} failed "

@@ -65,6 +65,23 @@ def _git_commit(path: Path) -> str | None:
     return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
 
 
+def _may_create_store(store: Path) -> bool:
+    """A store is created only for a new project: never while artifacts or dataset snapshots of an old store are
+    there (then a missing or empty store.db is lost history, and a silent new store would hide that)."""
+    db = store / "store.db"
+    if db.is_file() and db.stat().st_size > 0:
+        return True  # exists: nothing is created
+    held = [sub for sub in ("artifacts", "datasets") if (store / sub).is_dir() and any(
+        p.is_file() for p in (store / sub).rglob("*"))]
+    if held:
+        state = "is empty (0 bytes)" if db.is_file() else "is missing"
+        raise StoreError(
+            f"{db} {state}, but {' and '.join(str(store / h) for h in held)} still hold files of this project; a new "
+            f"empty store would hide them. Restore store.db from a backup, or run `tesla store repair` (in "
+            f"{store.parent}) to create a new store and re-register the dataset snapshots it can find")
+    return True
+
+
 def _reopen(path: str, timeout: float) -> Project:
     return Project(path, timeout=timeout)
 
@@ -92,7 +109,7 @@ class Project:
         store = root / STORE_DIR
         if not store.is_dir():
             logger.info("%s has no %s folder (a fresh clone?); creating an empty store", root, STORE_DIR)
-        self.db = Database(store / "store.db", timeout=timeout)
+        self.db = Database(store / "store.db", timeout=timeout, create=_may_create_store(store))
         self.artifacts = ArtifactStore(store / "artifacts")
         self.registry = ModelRegistry(self.db, self.artifacts)
         self.datasets = DatasetStore(self.db, store / "datasets")

@@ -50,12 +50,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _describe(token: object) -> str:
+    if not isinstance(token, str):
+        return type(token).__name__
+    if not token.strip():
+        return "an empty or blank string"
+    return f"{len(token)} characters" + (" with whitespace" if any(c.isspace() for c in token) else "")
+
+
 def check_access(host: str, token: str | None) -> bool:
     """Whether a login is required: never on loopback without a token; always when a token is given. A
     non-loopback ``host`` without a token is refused with a ConfigError."""
-    if token is not None and (not isinstance(token, str) or len(token) < _MIN_TOKEN):
-        raise ConfigError(f"the dashboard token must be a string of at least {_MIN_TOKEN} characters (it is the "
-                          "login password); e.g. python -c 'import secrets; print(secrets.token_urlsafe())'")
+    if token is not None and (not isinstance(token, str) or len(token.strip()) < _MIN_TOKEN
+                              or any(c.isspace() for c in token)):
+        raise ConfigError(f"the dashboard token must be a string of at least {_MIN_TOKEN} characters without spaces "
+                          f"(it is the login password); got {_describe(token)}; e.g. python -c 'import secrets; "
+                          "print(secrets.token_urlsafe())'")
     if token is None and not _is_loopback(host):
         raise ConfigError(f"serving the dashboard on {host} makes it reachable from other machines, so it needs a "
                           f"token: pass --token SECRET (or set {TOKEN_ENV}); or keep the default --host "
@@ -96,8 +106,11 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
 
     options: dict[str, Any] = {}
     if auth:
-        options.update(basic_auth=token, cookie_secret=os.environ.get("TESLA_COOKIE_SECRET")
-                       or secrets.token_urlsafe(32))
+        from tesla_lab.ui.login import throttled_auth_provider
+
+        # Panel's login page, with a constant-time check, logged failures and back-off for clients that keep guessing
+        options.update(auth_provider=throttled_auth_provider(token), cookie_secret=os.environ.get(
+            "TESLA_COOKIE_SECRET") or secrets.token_urlsafe(32))
     logger.info("TESLA Lab dashboard for project %s (%s) on http://%s:%d%s", project.name, root, host, port,
                 " (login with the token as password)" if auth else "")
     server = pn.serve({"/": session}, port=port, address=host, websocket_origin=origins, show=show,

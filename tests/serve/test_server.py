@@ -119,7 +119,7 @@ MALFORMED = [
     (b'{"inputs": [["x", 2, 3, 4, 5, "red"]]}', 422, "feature 'a' must be a number"),
     (b'{"inputs": [[1e308, 1e308, 1e308, 1e308, 1e308, "red"]]}', 422, "NaN/inf|the model produced NaN/inf"),
     (json.dumps({"inputs": [[1, 2, 3, 4, 5, "red"]] * 51}).encode(), 413, "at most 50 are accepted"),
-    (b" " * 300_000, 413, "at most 200000 are accepted|exceeds 200000 bytes"),
+    (b" " * 300_000, 413, "has 300000 bytes; at most 200000 bytes are accepted|exceeds 200000 bytes"),
 ]
 
 

@@ -20,6 +20,9 @@ def test_access_rules():
         serve.check_access("my-host.example", None)
     with pytest.raises(ConfigError, match="the dashboard token must be a string of at least 8 characters"):
         serve.check_access("0.0.0.0", "short")
+    for blank in ("", "        ", " s3cret-token"):
+        with pytest.raises(ConfigError, match="at least 8 characters without spaces"):
+            serve.check_access("0.0.0.0", blank)
 
 
 def test_main_refuses_a_public_address_without_a_token(tmp_path, caplog, monkeypatch):
@@ -53,6 +56,14 @@ def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
         with requests.Session() as session:
             wrong = session.post(base + "/login", data={"username": "me", "password": "nope"}, timeout=30)
             assert "Invalid username or password" in wrong.text or "error" in wrong.url
+            for _ in range(4):  # five wrong passwords are answered normally ...
+                assert session.post(base + "/login", data={"password": "nope"}, timeout=30).status_code == 200
+            # ... then the client must wait, and even the right password is not looked at before the wait is over
+            throttled = session.post(base + "/login", data={"password": "s3cret-token"}, allow_redirects=False,
+                                     timeout=30)
+            assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+            assert "Too many failed logins" in throttled.text
+            time.sleep(1.2)
             session.post(base + "/login", data={"username": "me", "password": "s3cret-token"}, timeout=30)
             page = session.get(base + "/", timeout=60)
             assert page.status_code == 200 and "TESLA Lab: secured" in page.text

@@ -1,0 +1,79 @@
+"""``tesla doctor``: check a project's store without changing it — file integrity, disk space, leftovers.
+
+Each check is a :class:`Finding` (``ok`` or not, with a message that says what to do). Nothing is repaired or
+moved; the report tells the user what, if anything, needs their decision.
+
+>>> import tempfile
+>>> from tesla_lab.store import Project
+>>> project = Project.init(tempfile.mkdtemp())
+>>> [f.check for f in diagnose(project.path) if not f.ok]
+[]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tesla_lab.errors import StoreError
+
+__all__ = ["Finding", "diagnose", "LOW_DISK_BYTES"]
+
+#: below this many free bytes on the project's disk, writes (checkpoints, snapshots) are likely to fail
+LOW_DISK_BYTES = 100 * 2**20
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome."""
+
+    check: str
+    ok: bool
+    message: str
+
+
+def _leftover_temporaries(store: Path) -> list[Path]:
+    # atomic writes (tesla_lab._atomic) leave "*.tmp" files only when the writer was killed mid-write
+    return sorted(p for p in store.rglob("*.tmp") if p.is_file()) if store.is_dir() else []
+
+
+def diagnose(root: str | os.PathLike[str], *, full: bool = False) -> list[Finding]:
+    """Check the project at ``root``: the store opens, ``PRAGMA quick_check`` (``full``: ``integrity_check``)
+    passes, the disk has room, no temporary files of an interrupted write are left over."""
+    from tesla_lab.store.db import Database
+    from tesla_lab.store.project import STORE_DIR, Project
+
+    root = Project._locate(Path(root))
+    store = root / STORE_DIR
+    db_path = store / "store.db"
+    findings: list[Finding] = []
+    if not db_path.is_file():
+        findings.append(Finding("store", False, f"{db_path} is missing; `tesla init` creates a store for a new "
+                                "project, and a project whose .tesla folder was copied without it needs a backup"))
+        return findings
+    try:
+        db = Database(db_path, create=False)
+    except StoreError as exc:
+        findings.append(Finding("store", False, str(exc)))
+        return findings
+    try:
+        report = db.integrity_check() if full else db.quick_check()
+    finally:
+        db.close()
+    name = "integrity_check" if full else "quick_check"
+    findings.append(Finding(name, report == "ok", f"{db_path}: {name} {report.splitlines()[0][:300]}"
+                            + ("" if report == "ok" else "; restore store.db from a backup (the artifacts and "
+                               "datasets folders are separate files and not affected)")))
+    free = shutil.disk_usage(root).free
+    findings.append(Finding("disk", free >= LOW_DISK_BYTES,
+                            f"{free / 2**20:.0f} MiB free on the disk holding {root}"
+                            + ("" if free >= LOW_DISK_BYTES else "; free some space before training (checkpoints "
+                               "and dataset snapshots need room)")))
+    leftovers = _leftover_temporaries(store)
+    findings.append(Finding("leftovers", not leftovers,
+                            "no temporary files of interrupted writes" if not leftovers else
+                            f"{len(leftovers)} temporary file(s) of interrupted writes, e.g. {leftovers[0]}; they "
+                            "hold no committed data and can be deleted"))
+    return findings
