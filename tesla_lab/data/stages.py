@@ -346,7 +346,7 @@ class DataPreparation:
     @staticmethod
     def _augment_images(data: pd.DataFrame, cols: list[Any], shape: tuple[int, ...], copies: int, noise: float,
                         shift: int, rotate: float, seed: int) -> list[pd.DataFrame]:
-        pixels = torch.as_tensor(data[cols].to_numpy(dtype=np.float32))  # (N, H*W)
+        pixels = torch.tensor(data[cols].to_numpy(dtype=np.float32))  # (N, H*W), a copy torch may write
         spread = float(pixels.std()) if pixels.numel() > 1 else 0.0
         aug = Augment(shift=shift, rotate=rotate, noise=noise * spread, seed=seed, image_shape=shape)
         new = []
