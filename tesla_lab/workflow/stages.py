@@ -241,7 +241,8 @@ class TrainedModel:
         return self.bundle.predict(data)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v:.3g}" for k, v in list(self.metrics.items())[:2])
+        headline = [k for k in ("r2", "accuracy") if k in self.metrics] + ["mse", "f1_macro"]
+        shown = ", ".join(f"{k}={self.metrics[k]:.3g}" for k in headline if k in self.metrics)
         return (f"TrainedModel({self.method}, name={self.name!r}, version={self.version}, project="
                 f"{str(self.project.path)!r}, test: {shown})")
 
@@ -425,19 +426,37 @@ class Deployment:
     formats: tuple[str, ...]
     serve_command: str
     url: str | None = None
+    features: tuple[str, ...] = ()
     _server: contextlib.ExitStack | None = field(default=None, repr=False, compare=False)
 
     def predict(self, data: Any) -> dict[str, Any]:
-        """Ask the exported model, as the server would: ``{"predictions": [...], ...}`` for raw rows."""
+        """Ask the exported model, as the server would: ``{"predictions": [...], ...}`` for raw feature rows.
+
+        >>> Deployment("m", 1, "staging", None, Path("/p"), None, (), "tesla serve -m m --version 1").predict([[1.0]])
+        Traceback (most recent call last):
+        ...
+        tesla_lab.errors.ConfigError: m v1 was deployed with export=False; deploy with export=True (the default) to \
+get an export to predict with
+        """
         if self.export_dir is None:
             raise ConfigError(f"{self.name} v{self.version} was deployed with export=False; deploy with export=True "
                               "(the default) to get an export to predict with")
         from tesla_lab.serve import load_exported  # the serving layer sits above the workflow: imported on use
 
+        if isinstance(data, pd.DataFrame) and self.features:
+            missing = [f for f in self.features if f not in data.columns]
+            if missing:
+                raise DataError(f"the rows lack the model's feature column(s) {', '.join(map(repr, missing))}")
+            data = data[list(self.features)]  # the pipeline frame may still hold its target column
         return load_exported(self.export_dir).predict(data)
 
     def stop(self) -> None:
-        """Stop serving (no-op when this process does not serve it)."""
+        """Stop serving (no-op when this process does not serve it).
+
+        >>> d = Deployment("m", 1, "production", None, Path("/p"), None, (), "tesla serve -m m --version 1")
+        >>> d.stop(); d.url is None
+        True
+        """
         if self._server is not None:
             self._server.close()
             self._server, self.url = None, None
@@ -515,7 +534,7 @@ class ModelDeployment(_Stage):
                               str(project.path)])
         deployment = Deployment(name=promoted.name, version=promoted.version, stage=promoted.stage,
                                 previous=promoted.previous, project=Path(project.path), export_dir=None, formats=(),
-                                serve_command=command)
+                                serve_command=command, features=tuple(bundle.features))
         if s["export"]:
             from tesla_lab.serve.deploy import export_registered
 

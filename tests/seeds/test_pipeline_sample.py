@@ -52,6 +52,17 @@ def project_dir(tmp_path, monkeypatch):
     return tmp_path / "proj"
 
 
+def test_document_names_are_the_stage_classes():
+    import tesla.data
+    import tesla.model
+
+    import tesla_lab.workflow.stages
+
+    assert tesla.model is tesla_lab.workflow.stages
+    assert tesla.model.ModelDeployment is tesla_lab.workflow.ModelDeployment
+    assert tesla.data.DataPreparation is tesla_lab.data.DataPreparation
+
+
 def test_fixes_are_only_the_missing_objects():
     fixes = [line for line in SAMPLE.splitlines() if "# fix" in line]
     assert [line.split(" = ")[0] for line in fixes] == ["ingest", "prepare", "train", "evaluate", "deploy"]

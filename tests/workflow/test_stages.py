@@ -128,7 +128,7 @@ def test_deploy_promotes_exports_and_serves_on_loopback(logistic, binary):
     with pytest.raises(OSError):
         urllib.request.urlopen(url + "/health", timeout=2)
     assert served["predictions"] == logistic.predict(rows).tolist()
-    assert deployed.predict(rows)["predictions"] == served["predictions"]
+    assert deployed.predict(binary.head(4))["predictions"] == served["predictions"]  # target column left out
     assert logistic.project.registry.get_model("plane", stage="production").version == 1
 
 
