@@ -142,11 +142,9 @@ class _Stage:
         """``model`` (a :class:`TrainedModel`, or ``'NAME'`` / ``'NAME@VERSION'`` registered in this stage's
         project) as (project, name, version, bundle if at hand), after checking it is a ``method`` model."""
         if isinstance(model, TrainedModel):
-            project, name, version, family, bundle = model.project, model.name, model.version, model.family, \
-                model.bundle
-            if version is None:
-                raise ConfigError(f"model {name!r} was trained with register=False, so it has no registry version; "
-                                  "train it again without register=False")
+            # ModelTraining always registers, so the version is set
+            project, name, version, family, bundle = model.project, model.name, int(model.version or 0), \
+                model.family, model.bundle
         elif isinstance(model, str) and model.strip():
             project, bundle = self.project, None
             name, wanted = parse_ref(model.strip())
