@@ -11,7 +11,6 @@
 
 from tesla_lab.data.augment import Augment, affine_images
 from tesla_lab.data.ingest import (
-    DataIngestion,
     load,
     load_csv,
     load_json,
@@ -39,10 +38,14 @@ from tesla_lab.data.prepare import (
 )
 from tesla_lab.data.samples import SampleInfo, list_samples, load_sample, sample_info
 from tesla_lab.data.split import split_indices, train_test_split
+from tesla_lab.data.stages import DataIngestion, DataPreparation, frame_target, with_target
 
 __all__ = [
     "load",
     "DataIngestion",
+    "DataPreparation",
+    "frame_target",
+    "with_target",
     "load_csv",
     "load_json",
     "load_parquet",

@@ -32,6 +32,15 @@ from tesla_lab.workflow.deployment import (
     remove_deploy_hook,
 )
 from tesla_lab.workflow.preprocess import PreparedData, build_pipeline, column_kinds, detect_task, prepare
+from tesla_lab.workflow.stages import (
+    Deployment,
+    ModelDeployment,
+    ModelEvaluation,
+    ModelTraining,
+    TrainedModel,
+    open_stage_project,
+    pipeline_dir,
+)
 from tesla_lab.workflow.training import TrainResult, resolve_config, train_model
 
 __all__ = [
@@ -40,4 +49,6 @@ __all__ = [
     "add_deploy_hook", "remove_deploy_hook", "DEPLOY_STAGES",
     "DataSource", "resolve_data", "load_dataset", "snapshot_source", "parse_ref", "last_dataset", "dataset_target",
     "PreparedData", "prepare", "detect_task", "column_kinds", "build_pipeline",
+    "ModelTraining", "ModelEvaluation", "ModelDeployment", "TrainedModel", "Deployment", "open_stage_project",
+    "pipeline_dir",
 ]
