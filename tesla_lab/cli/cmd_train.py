@@ -47,7 +47,9 @@ def _param(text: str) -> tuple[str, Any]:
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", required=True, metavar="NAME", help="model name in the registry")
     parser.add_argument("-f", "--framework", metavar="FRAMEWORK", help="torch (default), tt or scikit-learn")
-    parser.add_argument("-p", "--epochs", type=int, metavar="EPOCHS", help="training epochs (torch / tt)")
+    parser.add_argument("-p", "--iterations", type=int, metavar="N",
+                        help="training iterations: epochs for torch / tt, max_iter or n_estimators (whichever the "
+                             "estimator has) for scikit-learn")
     parser.add_argument("-d", "--dataset", metavar="NAME[@V]|FILE|SAMPLE",
                         help="training data (default: the dataset loaded last)")
     parser.add_argument("--target", help="target column (default: the one given at `tesla load`, else the last)")
@@ -84,7 +86,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     model.update(dict(args.param))
     return base.replace(dataset=args.dataset, target=args.target, features=args.features, task=args.task,
                         framework=args.framework, family=args.family, model=model or None, optimizer=args.optimizer,
-                        lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                        lr=args.lr, iterations=args.iterations, batch_size=args.batch_size, seed=args.seed,
                         device=args.device, precision=args.precision, test_size=args.test_size,
                         val_size=args.val_size)
 
