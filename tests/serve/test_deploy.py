@@ -114,7 +114,10 @@ def torch_in_production(tmp_path):
     return proj
 
 
-def test_a_deploy_that_cannot_export_changes_no_stage_and_serve_still_finds_production(torch_in_production, capsys):
+def test_a_deploy_that_cannot_export_changes_no_stage_and_serve_still_finds_production(torch_in_production, capsys,
+                                                                                       monkeypatch):
+    import tesla_lab.serve
+
     proj = torch_in_production
     before = _stages(proj, "m")
     assert before == [[2, "none"], [1, "production"]]
@@ -126,8 +129,13 @@ def test_a_deploy_that_cannot_export_changes_no_stage_and_serve_still_finds_prod
     assert "nothing was changed (v1 stays in production)" in err and "without --export/--serve" in err
     assert _stages(proj, "m") == before
     assert not (proj.path / "exports" / "m-v2").exists()
-    served = export_registered(proj, "m", stage="production")  # what `tesla serve -m m` resolves and exports
-    assert served.path.name == "m-v1" and load_exported(served.path).metadata["metadata"]["model_version"] == 1
+    monkeypatch.delenv("TESLA_SERVE_TOKEN", raising=False)
+    served = []  # `tesla serve -m m` up to the server start: resolve production, export, hand the folder over
+    monkeypatch.setattr(tesla_lab.serve, "serve", lambda path, **kw: served.append((path, kw)))
+    assert main(["--project", str(proj.path), "serve", "-m", "m", "--port", "0"]) == 0
+    ((path, options),) = served
+    assert path.name == "m-v1" and options == {"host": "127.0.0.1", "port": 0, "token": None}
+    assert load_exported(path).metadata["metadata"]["model_version"] == 1
 
 
 def test_a_deploy_that_cannot_serve_on_a_busy_port_changes_no_stage(torch_in_production, capsys):
