@@ -92,7 +92,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tesla_lab.workflow import train_model
+    from tesla_lab.workflow import iteration_option, train_model
 
     project = get_project(args)
     cfg = config_from_args(args)
@@ -102,12 +102,15 @@ def _run(args: argparse.Namespace) -> int:
         out(to_json({"run_id": result.run_id, "name": result.name, "version": result.version,
                      "status": result.status, "dataset": result.dataset, "family": cfg.family,
                      "framework": bundle.estimator.framework, "task": bundle.task, "target": bundle.target,
+                     "iterations": cfg.iterations,
                      "n_train": result.n_train, "n_test": result.n_test, "metrics": result.metrics}))
         return 0
     what = (f"classification of {bundle.target!r} into {len(bundle.classes or [])} classes"
             if bundle.task == "classification" else f"regression of {bundle.target!r}")
     out(f"trained {result.name} v{result.version} on {result.dataset} (run {result.run_id[:8]}, {result.status})")
     out(f"  model: {cfg.family} ({bundle.estimator.framework}), {what}")
+    if cfg.iterations is not None:
+        out(f"  iterations: {cfg.iterations} ({iteration_option(cfg.family)})")
     out(f"  rows:  {result.n_train} train, {result.n_test} test")
     out(table([{"metric": k, "test": v} for k, v in result.metrics.items()], ["metric", "test"]))
     out(f"next: tesla evaluate -m {result.name} -d FILE   |   tesla deploy -m {result.name} -p production")

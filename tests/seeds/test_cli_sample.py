@@ -66,7 +66,7 @@ def test_the_documents_five_commands_succeed_in_order(tmp_path, iris_csv):
     assert project.datasets.list_datasets()["name"].tolist() == ["output"]
 
     assert trained.startswith("trained my_model v1 on output@1")
-    assert "sklearn:random_forest (scikit-learn)" in trained
+    assert "sklearn:random_forest (scikit-learn)" in trained and "  iterations: 100 (n_estimators)\n" in trained
     (run_id,) = project.runs()["id"]
     params = project.get_run(run_id).params()
     # -p 100 is "100 iterations": a random forest's iterations are its trees
