@@ -25,6 +25,7 @@ iris-rf is in production). Deploy it without --export/--serve to only set its st
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -186,8 +187,11 @@ pick another --port
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
-        raise ConfigError(f"cannot serve on {host}:{port}: the port is in use ({exc.strerror or exc}); stop what "
-                          "uses it or pick another --port") from exc
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"cannot serve on {host}:{port}: the port is in use ({exc.strerror}); stop what uses it "
+                              "or pick another --port") from exc
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; pick an address of this machine "
+                          "(--host) and a free --port") from exc
 
 
 @dataclass
@@ -211,8 +215,8 @@ def deploy_registered(project: Project, name: str, stage: str = "production", *,
         export = True
     if not export:
         return Deployment(deploy_model(project, name, stage, version=version))
-    mv, bundle = exportable_version(project, name, version=version, deploying=True)
     if stage not in DEPLOY_STAGES:  # deploy_model checks it too; here before the export is written
         raise ConfigError(f"deploy stage must be one of: {', '.join(DEPLOY_STAGES)}; got {stage!r}")
+    mv, bundle = exportable_version(project, name, version=version, deploying=True)
     info = _export(project, mv, bundle, stage, out_dir, formats)
     return Deployment(deploy_model(project, name, stage, version=mv.version), info)

@@ -164,3 +164,10 @@ def test_deploy_with_export_exports_first_then_promotes(torch_in_production, cap
     with pytest.raises(ConfigError, match="deploy stage must be one of: staging, production; got 'live'"):
         deploy_registered(proj, "m", "live", export=True)
     assert _stages(proj, "m") == [[3, "production"], [2, "none"], [1, "archived"]]
+
+
+def test_check_servable_names_an_address_that_is_not_this_machines():
+    from tesla_lab.serve import check_servable
+
+    with pytest.raises(ConfigError, match=r"cannot serve on 192\.0\.2\.1:8000: .*pick an address of this machine"):
+        check_servable("192.0.2.1", 8000, token="t")  # TEST-NET-1: never a local address
