@@ -79,31 +79,34 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
 def export_and_serve(args: argparse.Namespace, project: Any, *, stage: str | None, version: int | None,
                      serve: bool) -> None:
     """Export the registered model, then (``serve``) run the REST server on it until interrupted."""
-    from tesla_lab.serve import check_bind
-    from tesla_lab.serve import serve as run_server
-    from tesla_lab.serve.deploy import export_registered
+    from tesla_lab.serve.deploy import check_servable, export_registered
 
     if serve:
-        check_bind(args.host, args.token)  # refuse 0.0.0.0 without a token before any work
+        check_servable(args.host, args.port, args.token)  # before any work
     info = export_registered(project, args.model, stage=stage, version=version)
     out(f"exported {args.model} to {info.path} ({', '.join(info.formats)})")
     if serve:
-        out(f"serving on http://{args.host}:{args.port} (POST /predict, GET /health /metadata /metrics); Ctrl-C stops")
-        run_server(info.path, host=args.host, port=args.port, token=args.token)
+        _serve(args, info.path)
+
+
+def _serve(args: argparse.Namespace, path: Any) -> None:
+    from tesla_lab.serve import serve as run_server
+
+    out(f"serving on http://{args.host}:{args.port} (POST /predict, GET /health /metadata /metrics); Ctrl-C stops")
+    run_server(path, host=args.host, port=args.port, token=args.token)
 
 
 def _run_deploy(args: argparse.Namespace) -> int:
-    from tesla_lab.workflow import deploy_model
+    from tesla_lab.serve.deploy import deploy_registered
 
-    project = get_project(args)
-    if args.serve:
-        from tesla_lab.serve import check_bind
-
-        check_bind(args.host, args.token)
-    result = deploy_model(project, args.model, args.stage, version=args.version)
-    out(str(result))
-    if args.export or args.serve:
-        export_and_serve(args, project, stage=None, version=result.version, serve=args.serve)
+    serve_on = (args.host, args.port, args.token) if args.serve else None
+    done = deploy_registered(get_project(args), args.model, args.stage, version=args.version,
+                             export=args.export or args.serve, serve_on=serve_on)
+    out(str(done.result))
+    if done.export is not None:
+        out(f"exported {args.model} to {done.export.path} ({', '.join(done.export.formats)})")
+    if args.serve and done.export is not None:
+        _serve(args, done.export.path)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""``tesla init NAME``: create a project folder (refused, with nothing changed, where one exists).
+"""``tesla init NAME``: create a project folder with the starter notebooks (``notebooks/train.ipynb``); refused,
+with nothing changed, where a project exists.
 
 >>> import os, tempfile
 >>> from tesla_lab.cli import main
@@ -25,9 +26,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tesla_lab.store import Project
+    from tesla_lab.workflow import create_project
 
-    project = Project.init(Path(args.name), name=Path(args.name).resolve().name)
+    project = create_project(Path(args.name), name=Path(args.name).resolve().name)
     out(f"created project {project.name!r} in {project.path}")
     out(f"next: cd {args.name} && tesla load -d data.csv -o train")
     return 0

@@ -47,7 +47,9 @@ def _param(text: str) -> tuple[str, Any]:
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", required=True, metavar="NAME", help="model name in the registry")
     parser.add_argument("-f", "--framework", metavar="FRAMEWORK", help="torch (default), tt or scikit-learn")
-    parser.add_argument("-p", "--epochs", type=int, metavar="EPOCHS", help="training epochs (torch / tt)")
+    parser.add_argument("-p", "--iterations", type=int, metavar="N",
+                        help="training iterations: epochs for torch / tt, max_iter or n_estimators (whichever the "
+                             "estimator has) for scikit-learn")
     parser.add_argument("-d", "--dataset", metavar="NAME[@V]|FILE|SAMPLE",
                         help="training data (default: the dataset loaded last)")
     parser.add_argument("--target", help="target column (default: the one given at `tesla load`, else the last)")
@@ -84,13 +86,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
     model.update(dict(args.param))
     return base.replace(dataset=args.dataset, target=args.target, features=args.features, task=args.task,
                         framework=args.framework, family=args.family, model=model or None, optimizer=args.optimizer,
-                        lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                        lr=args.lr, iterations=args.iterations, batch_size=args.batch_size, seed=args.seed,
                         device=args.device, precision=args.precision, test_size=args.test_size,
                         val_size=args.val_size)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tesla_lab.workflow import train_model
+    from tesla_lab.workflow import iteration_option, train_model
 
     project = get_project(args)
     cfg = config_from_args(args)
@@ -100,12 +102,15 @@ def _run(args: argparse.Namespace) -> int:
         out(to_json({"run_id": result.run_id, "name": result.name, "version": result.version,
                      "status": result.status, "dataset": result.dataset, "family": cfg.family,
                      "framework": bundle.estimator.framework, "task": bundle.task, "target": bundle.target,
+                     "iterations": cfg.iterations,
                      "n_train": result.n_train, "n_test": result.n_test, "metrics": result.metrics}))
         return 0
     what = (f"classification of {bundle.target!r} into {len(bundle.classes or [])} classes"
             if bundle.task == "classification" else f"regression of {bundle.target!r}")
     out(f"trained {result.name} v{result.version} on {result.dataset} (run {result.run_id[:8]}, {result.status})")
     out(f"  model: {cfg.family} ({bundle.estimator.framework}), {what}")
+    if cfg.iterations is not None:
+        out(f"  iterations: {cfg.iterations} ({iteration_option(cfg.family)})")
     out(f"  rows:  {result.n_train} train, {result.n_test} test")
     out(table([{"metric": k, "test": v} for k, v in result.metrics.items()], ["metric", "test"]))
     out(f"next: tesla evaluate -m {result.name} -d FILE   |   tesla deploy -m {result.name} -p production")

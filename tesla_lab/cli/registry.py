@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError
@@ -74,10 +75,33 @@ def register_command(name: str, help: str, *, configure: Callable[[argparse.Argu
 
 
 def get_project(args: argparse.Namespace) -> Any:
-    """The project of ``--project`` (or the one holding the current folder), for command handlers."""
-    from tesla_lab.store import Project
+    """The project of ``--project`` (or the one holding the current folder), for command handlers. Outside any
+    project, the error names the projects right below the current folder (``tesla init my-project`` makes one
+    there; the next commands run inside it).
 
-    return Project(getattr(args, "project", None))
+    >>> import os, tempfile
+    >>> from tesla_lab.store import Project
+    >>> root = tempfile.mkdtemp(); _ = Project.init(os.path.join(root, "my-project"))
+    >>> get_project(argparse.Namespace(project=root))
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.StoreError: no TESLA project at ... or any parent folder (...); ... a project is in a \
+subfolder here: cd my-project (or pass --project my-project)
+    """
+    from tesla_lab.store import Project, StoreError
+    from tesla_lab.store.project import CONFIG_FILE
+
+    where = getattr(args, "project", None)
+    try:
+        return Project(where)
+    except StoreError as exc:
+        below = Path(where or ".")
+        found = sorted(p.parent.name for p in below.glob(f"*/{CONFIG_FILE}")) if below.is_dir() else []
+        if not found:
+            raise
+        hint = (f"cd {found[0]} (or pass --project {found[0]})" if len(found) == 1
+                else f"cd into one of: {', '.join(found)}")
+        raise StoreError(f"{exc}; a project is in a subfolder here: {hint}") from exc
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -118,8 +118,10 @@ def find_project(start: str | os.PathLike[str]) -> Project | None:
 
 
 def init_project(start: str | os.PathLike[str], name: str | None = None) -> Project:
-    """Create a project at ``start`` (the sidebar's "create a project here" button)."""
-    return Project.init(start, name=name or None)
+    """Create a project at ``start`` with the starter notebooks (the sidebar's "create a project here" button)."""
+    from tesla_lab.workflow import create_project
+
+    return create_project(start, name=name or None)
 
 
 # ------------------------------------------------------------------------------------------------- runs
@@ -236,9 +238,16 @@ def stop_run(project: Project, run: str) -> dict[str, Any]:
 def _template_path(project: Project, template: str | os.PathLike[str]) -> Path:
     path = Path(template).expanduser()
     path = path if path.is_absolute() else project.path / path
+    if not path.is_file() and path.parent == project.notebooks_dir:
+        from tesla_lab.workflow import STARTER_NOTEBOOKS, template_notebook
+
+        if path.name in STARTER_NOTEBOOKS:  # a project made before `tesla init` wrote it: the package's copy
+            shipped = Path(str(template_notebook(path.name)))
+            path = shipped if shipped.is_file() else path
     if not path.is_file():
-        raise NotFoundError(f"the training notebook template {path} does not exist; copy notebooks/train.ipynb "
-                            "from TESLA Lab into the project's notebooks/ folder, or set c.TeslaLab.template")
+        raise NotFoundError(f"the training notebook template {path} does not exist; point c.TeslaLab.template at "
+                            "a papermill-parameterized notebook of the project (default: notebooks/train.ipynb, "
+                            "which `tesla init` writes)")
     return path
 
 

@@ -12,7 +12,7 @@ FastAPI, uvicorn and ONNX are optional: ``pip install 'tesla-lab[serve]'``. Expo
 """
 
 from tesla_lab.serve._deps import MissingDependencyError
-from tesla_lab.serve.deploy import export_registered
+from tesla_lab.serve.deploy import Deployment, check_servable, deploy_registered, export_registered
 from tesla_lab.serve.export import ExportError, ExportInfo, export_model, read_metadata
 from tesla_lab.serve.inputs import InputError, InputSpec
 from tesla_lab.serve.loadtest import LoadTestResult, load_test
@@ -24,6 +24,7 @@ __all__ = [
     "export_model", "load_exported", "read_metadata", "ExportedModel", "ExportInfo", "ExportError",
     "InputError", "InputSpec", "MissingDependencyError",
     "create_app", "serve", "background_server", "check_bind", "export_registered",
+    "deploy_registered", "Deployment", "check_servable",
     "Monitor", "DriftMonitor", "LatencyWindow", "RequestLog", "psi", "reference_profile",
     "load_test", "LoadTestResult",
 ]

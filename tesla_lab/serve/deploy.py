@@ -1,14 +1,35 @@
 """Export and serve a model registered by ``train_model`` / ``tesla train``: the bridge between the registry's
 :class:`~tesla_lab.models.ModelBundle` and :func:`~tesla_lab.serve.export_model`.
 
-``tesla deploy -m NAME -p production --serve`` = :func:`~tesla_lab.workflow.deploy_model` (registry stage), then
-:func:`export_registered` (TorchScript + ONNX + metadata under ``<project>/exports/NAME-vN``), then
+``tesla deploy -m NAME -p production --serve`` = :func:`deploy_registered`: every check first (the model is a torch
+family that exports; for serving: the bind address, the serving packages, a free port), then the export
+(TorchScript + ONNX + metadata under ``<project>/exports/NAME-vN``, written atomically), and only then the registry
+stage (:func:`~tesla_lab.workflow.deploy_model`). A deploy that cannot export or serve changes nothing: the version
+in production stays there and ``tesla serve`` keeps finding it. The caller then runs
 :func:`~tesla_lab.serve.serve` on 127.0.0.1.
+
+>>> import tempfile
+>>> from tesla_lab.workflow import train_model
+>>> project = Project.init(tempfile.mkdtemp())
+>>> _ = train_model(project, {"dataset": "iris", "framework": "scikit-learn"}, name="iris-rf")
+>>> deploy_registered(project, "iris-rf", "production", export=True)
+Traceback (most recent call last):
+...
+tesla_lab.errors.ConfigError: cannot deploy iris-rf v1 with export: it is a sklearn:random_forest model \
+(scikit-learn), which cannot be exported to TorchScript/ONNX for serving; nothing was changed (no version of \
+iris-rf is in production). Deploy it without --export/--serve to only set its stage, or train a torch family \
+(cnn, linear, logistic, mlp, sequential, tt_mlp) to serve, e.g. `tesla train -m iris-rf -f tt`
+>>> deploy_registered(project, "iris-rf", "production", export=False).result.stage
+'production'
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +38,15 @@ import torch
 from torch import nn
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+from tesla_lab.models import ModelBundle, families
+from tesla_lab.serve._deps import require
 from tesla_lab.serve.export import ExportInfo, export_model
-from tesla_lab.store import Project
-from tesla_lab.workflow import load_registered
+from tesla_lab.serve.server import check_bind
+from tesla_lab.store import ModelVersion, Project
+from tesla_lab.workflow import DEPLOY_STAGES, DeployResult, deploy_model, load_registered
 
-__all__ = ["ServingHead", "export_registered", "export_dir_for"]
+__all__ = ["ServingHead", "Deployment", "export_registered", "export_dir_for", "exportable_version",
+           "check_servable", "deploy_registered"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +99,35 @@ def _training_features(project: Project, run_id: str | None, features: list[str]
     return None if missing else df[features]
 
 
+def _production(project: Project, name: str) -> str:
+    try:
+        return f"v{project.registry.get_model(name, stage='production').version} stays in production"
+    except NotFoundError:
+        return f"no version of {name} is in production"
+
+
+def exportable_version(project: Project, name: str, *, stage: str | None = None, version: int | None = None,
+                       deploying: bool = False) -> tuple[ModelVersion, ModelBundle]:
+    """The registered version of ``name`` (by ``stage`` or ``version``; default the newest) and its bundle, after
+    checking it can be exported: only torch families trace to TorchScript/ONNX. A scikit-learn model raises a
+    :class:`~tesla_lab.errors.ConfigError` naming its family and what to do instead."""
+    mv = project.registry.get_model(name, stage=stage, version=version)
+    bundle = load_registered(project, name, version=mv.version)
+    if not isinstance(getattr(bundle.estimator, "module", None), nn.Module):
+        family, framework = bundle.estimator.family, bundle.estimator.framework
+        what = f"it is a {family} model ({framework}), which cannot be exported to TorchScript/ONNX for serving"
+        torch_families = ", ".join(families("torch"))
+        if deploying:
+            raise ConfigError(
+                f"cannot deploy {name} v{mv.version} with export: {what}; nothing was changed "
+                f"({_production(project, name)}). Deploy it without --export/--serve to only set its stage, or train "
+                f"a torch family ({torch_families}) to serve, e.g. `tesla train -m {name} -f tt`")
+        raise ConfigError(
+            f"model {name!r} v{mv.version} is a {family} model, which cannot be exported to TorchScript/ONNX; serve "
+            f"torch families ({torch_families}), e.g. `tesla train -m {name} -f tt`")
+    return mv, bundle
+
+
 def export_registered(project: Project, name: str, *, stage: str | None = None, version: int | None = None,
                       out_dir: str | Path | None = None, formats: tuple[str, ...] = ("torchscript", "onnx"),
                       ) -> ExportInfo:
@@ -81,15 +135,14 @@ def export_registered(project: Project, name: str, *, stage: str | None = None, 
 
     Only torch models can be exported (a scikit-learn model raises :class:`~tesla_lab.errors.ConfigError`).
     """
-    mv = project.registry.get_model(name, stage=stage, version=version)
-    bundle = load_registered(project, name, version=mv.version)
-    module = getattr(bundle.estimator, "module", None)
-    if not isinstance(module, nn.Module):
-        raise ConfigError(
-            f"model {name!r} v{mv.version} is a {bundle.estimator.family} model, which cannot be exported to "
-            "TorchScript/ONNX; serve torch families (linear, logistic, mlp, cnn, tt_mlp), e.g. "
-            f"`tesla train -m {name} -f tt`"
-        )
+    mv, bundle = exportable_version(project, name, stage=stage, version=version)
+    return _export(project, mv, bundle, mv.stage, out_dir, formats)
+
+
+def _export(project: Project, mv: ModelVersion, bundle: ModelBundle, stage: str, out_dir: str | Path | None,
+            formats: tuple[str, ...]) -> ExportInfo:
+    name = mv.name
+    module = bundle.estimator.module  # type: ignore[attr-defined]  (checked by exportable_version)
     head = ServingHead(module, single_logit=bool(getattr(bundle.estimator, "single_logit", False)),
                        target_scaling=bundle.target_scaling).cpu().eval()
     reference = _training_features(project, mv.run_id, bundle.features)
@@ -97,7 +150,7 @@ def export_registered(project: Project, name: str, *, stage: str | None = None, 
         example = torch.as_tensor(bundle.transform(reference.head(8)), dtype=torch.float32)
     else:
         example = torch.zeros(8, *bundle.input_shape)
-    meta: dict[str, Any] = {"model_name": name, "model_version": mv.version, "stage": mv.stage,
+    meta: dict[str, Any] = {"model_name": name, "model_version": mv.version, "stage": stage,
                             "run_id": mv.run_id, "metrics": dict(bundle.metrics), "target": bundle.target}
     target = Path(out_dir) if out_dir is not None else export_dir_for(project, name, mv.version)
     info = export_model(
@@ -107,3 +160,63 @@ def export_registered(project: Project, name: str, *, stage: str | None = None, 
     )
     logger.info("exported %s v%d to %s", name, mv.version, info.path)
     return info
+
+
+def check_servable(host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
+    """Everything :func:`~tesla_lab.serve.serve` needs that can be checked before it starts: a token for a
+    non-loopback ``host``, FastAPI and uvicorn installed, and ``port`` free on ``host``.
+
+    >>> import socket
+    >>> with socket.socket() as busy:
+    ...     busy.bind(("127.0.0.1", 0)); busy.listen(); port = busy.getsockname()[1]
+    ...     check_servable("127.0.0.1", port)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: cannot serve on 127.0.0.1:...: the port is in use (...); stop what uses it or \
+pick another --port
+    """
+    check_bind(host, token)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"port must be an integer in 0..65535; got {port!r}")
+    require("fastapi")
+    require("uvicorn")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            if os.name == "posix":  # as uvicorn binds: a listening socket still refuses, TIME_WAIT leftovers do not
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"cannot serve on {host}:{port}: the port is in use ({exc.strerror}); stop what uses it "
+                              "or pick another --port") from exc
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; pick an address of this machine "
+                          "(--host) and a free --port") from exc
+
+
+@dataclass
+class Deployment:
+    """What :func:`deploy_registered` did: the registry change and the export (``None`` without ``export``)."""
+
+    result: DeployResult
+    export: ExportInfo | None = None
+
+
+def deploy_registered(project: Project, name: str, stage: str = "production", *, version: int | None = None,
+                      export: bool = True, serve_on: tuple[str, int, str | None] | None = None,
+                      out_dir: str | Path | None = None, formats: tuple[str, ...] = ("torchscript", "onnx"),
+                      ) -> Deployment:
+    """Deploy ``name`` (``version``, default the newest) to ``stage`` atomically: with ``export`` (or
+    ``serve_on=(host, port, token)``, which implies it) check the model exports and, for ``serve_on``, that it can
+    be served there (:func:`check_servable`), export it, and only then set the stage. Any failure before the stage
+    changes leaves the registry as it was. Starting the server is the caller's (``serve(info.path, ...)``)."""
+    if serve_on is not None:
+        check_servable(*serve_on)
+        export = True
+    if not export:
+        return Deployment(deploy_model(project, name, stage, version=version))
+    if stage not in DEPLOY_STAGES:  # deploy_model checks it too; here before the export is written
+        raise ConfigError(f"deploy stage must be one of: {', '.join(DEPLOY_STAGES)}; got {stage!r}")
+    mv, bundle = exportable_version(project, name, version=version, deploying=True)
+    info = _export(project, mv, bundle, stage, out_dir, formats)
+    return Deployment(deploy_model(project, name, stage, version=mv.version), info)

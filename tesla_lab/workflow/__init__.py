@@ -31,6 +31,7 @@ from tesla_lab.workflow.deployment import (
     load_registered,
     remove_deploy_hook,
 )
+from tesla_lab.workflow.iterations import ITERATION_PARAMS, apply_iterations, iteration_option
 from tesla_lab.workflow.preprocess import PreparedData, build_pipeline, column_kinds, detect_task, prepare
 from tesla_lab.workflow.stages import (
     Deployment,
@@ -41,10 +42,13 @@ from tesla_lab.workflow.stages import (
     open_stage_project,
     pipeline_dir,
 )
+from tesla_lab.workflow.starter import STARTER_NOTEBOOKS, add_starter_notebooks, create_project, template_notebook
 from tesla_lab.workflow.training import TrainResult, resolve_config, train_model
 
 __all__ = [
     "TrainConfig", "TASK_CHOICES", "TrainResult", "train_model", "resolve_config",
+    "apply_iterations", "iteration_option", "ITERATION_PARAMS",
+    "create_project", "add_starter_notebooks", "template_notebook", "STARTER_NOTEBOOKS",
     "EvaluationResult", "DeployResult", "evaluate_model", "deploy_model", "load_registered",
     "add_deploy_hook", "remove_deploy_hook", "DEPLOY_STAGES",
     "DataSource", "resolve_data", "load_dataset", "snapshot_source", "parse_ref", "last_dataset", "dataset_target",

@@ -118,6 +118,9 @@ class TrainConfig:
         model: the family's hyper-parameters, e.g. ``{"hidden_sizes": [64, 32], "tt_rank": 8}``.
         optimizer, lr, loss: training loop (``loss=None``: the family's); ``lr=None``: the optimizer's default.
         epochs, batch_size, grad_clip: training loop.
+        iterations: the training budget in the documents' sense (``tesla train -p``): sets ``epochs`` for torch
+            and tensor-train families, ``max_iter`` or ``n_estimators`` in ``model`` for scikit-learn ones
+            (:func:`~tesla_lab.workflow.apply_iterations`, when the run starts); ``None``: leave them as given.
         device, precision, seed: ``None`` takes the project's defaults (``tesla.yaml``), else auto / fp32 / 0.
         test_size, val_size: held-out fractions (or row counts) of the data.
         preprocessing: steps after the automatic fill-missing and one-hot encoding: names from
@@ -139,6 +142,7 @@ class TrainConfig:
     lr: float | None = None
     loss: str | None = None
     epochs: int = 10
+    iterations: int | None = None
     batch_size: int = 32
     grad_clip: float | None = None
     device: str | None = None
@@ -180,6 +184,7 @@ class TrainConfig:
         self.lr = _number("lr", self.lr)
         self.grad_clip = _number("grad_clip", self.grad_clip)
         self.epochs = _int("epochs", self.epochs, 1)  # type: ignore[assignment]
+        self.iterations = _int("iterations", self.iterations, 1, optional=True)
         self.batch_size = _int("batch_size", self.batch_size, 1)  # type: ignore[assignment]
         if self.device is not None and (not isinstance(self.device, str) or not _DEVICE.match(self.device)):
             raise ConfigError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {self.device!r}")

@@ -4,9 +4,10 @@ Bundles are read from the project's own artifact store with ``trust=True``: the 
 wrote (content-addressed and hash-checked), which is what allows the pickled scikit-learn estimators in it to load.
 Do not open a project whose ``.tesla/`` folder came from someone you do not trust.
 
-``deploy_model`` promotes a version to ``staging`` / ``production`` in the registry. Exporting and serving come
-later: a deploy hook (:func:`add_deploy_hook`) runs before the promotion and can export the bundle or (re)start a
-server; if a hook raises, the stage is left unchanged.
+``deploy_model`` promotes a version to ``staging`` / ``production`` in the registry, after checking its bundle
+loads. Exporting and serving are the serving layer's (:func:`tesla_lab.serve.deploy.deploy_registered` checks and
+exports before it calls ``deploy_model``); a deploy hook (:func:`add_deploy_hook`) also runs before the promotion.
+Whatever raises before the promotion leaves every stage unchanged.
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
@@ -137,7 +138,8 @@ class DeployResult:
 def deploy_model(project: Project, name: str, stage: str = "production", *,
                  version: int | None = None) -> DeployResult:
     """Promote ``name`` (``version``, default the newest) to ``stage`` (``'production'`` or ``'staging'``); the
-    previous version in that stage is archived. Deploy hooks run first.
+    previous version in that stage is archived. The bundle is loaded and deploy hooks run first: if either fails,
+    no stage changes.
 
     >>> import tempfile
     >>> deploy_model(Project.init(tempfile.mkdtemp()), "m", stage="live")
@@ -147,7 +149,7 @@ def deploy_model(project: Project, name: str, stage: str = "production", *,
     """
     if stage not in DEPLOY_STAGES:
         raise ConfigError(f"deploy stage must be one of: {', '.join(DEPLOY_STAGES)}; got {stage!r}")
-    mv = _version(project, name, None, version)
+    mv, _ = _registered(project, name, None, version)  # a bundle that does not load is not promoted
     previous = None
     if stage == "production":  # the registry archives the production version being replaced
         try:

@@ -35,6 +35,7 @@ from tesla_lab.store.runs import format_error, to_json
 from tesla_lab.utils import set_seed
 from tesla_lab.workflow.config import TrainConfig
 from tesla_lab.workflow.datasets import DataSource, resolve_data, snapshot_source
+from tesla_lab.workflow.iterations import apply_iterations
 from tesla_lab.workflow.preprocess import PreparedData, prepare
 
 __all__ = ["TrainResult", "train_model", "resolve_config"]
@@ -74,13 +75,13 @@ def _check_name(name: Any) -> str:
 
 def resolve_config(project: Project, config: TrainConfig | Mapping[str, Any]) -> TrainConfig:
     """``config`` as a TrainConfig with ``device`` / ``precision`` / ``seed`` filled from the project's
-    ``tesla.yaml`` defaults (then auto / fp32 / 0).
+    ``tesla.yaml`` defaults (then auto / fp32 / 0) and its ``iterations`` applied (:func:`apply_iterations`).
 
     >>> import tempfile
     >>> resolve_config(Project.init(tempfile.mkdtemp(), defaults={"seed": 7}), {"epochs": 2}).seed
     7
     """
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    cfg = apply_iterations(config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config))
     defaults = project.defaults
     return cfg.replace(device=cfg.device or defaults.get("device") or "auto",
                        precision=cfg.precision or defaults.get("precision") or "fp32",
@@ -96,9 +97,14 @@ def _build(cfg: TrainConfig, source: DataSource, prep: PreparedData) -> tuple[st
     return family, make_model(family, len(prep.encoded_features), prep.n_outputs, prep.task, **hparams)
 
 
+_LOOP_OPTIONS = ("epochs", "batch_size", "optimizer", "lr", "loss", "precision")  # torch's training loop only
+
+
 def _params(cfg: TrainConfig) -> dict[str, Any]:
-    keys = ("framework", "family", "task", "target", "epochs", "batch_size", "optimizer", "lr", "loss", "seed",
-            "test_size", "val_size", "precision")
+    keys = ("framework", "family", "task", "target", "iterations", "epochs", "batch_size", "optimizer", "lr", "loss",
+            "seed", "test_size", "val_size", "precision")
+    if cfg.framework == "scikit-learn":  # fitted in one go: its iterations are in the model options (max_iter, ...)
+        keys = tuple(k for k in keys if k not in _LOOP_OPTIONS)
     params = {k: getattr(cfg, k) for k in keys if getattr(cfg, k) is not None}
     params.update({f"model.{k}": v for k, v in cfg.model.items()})
     return params

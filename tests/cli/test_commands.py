@@ -100,7 +100,8 @@ def test_train_rejects_bad_options_and_data_without_storing(project, tmp_path, t
         (("-d", free_text), "feature column 'note' looks like free text"),
         (("--config", bad_yaml), "is not valid YAML"),
         (("-f", "jax"), "unknown framework 'jax'"),
-        (("-p", "0"), "epochs must be an integer >= 1; got 0"),
+        (("-p", "0"), "iterations must be an integer >= 1 or None; got 0"),
+        (("-f", "scikit-learn", "--family", "sklearn:knn", "-p", "5"), "iterations (-p) do not apply to family"),
         (("-f", "scikit-learn", "--hidden", "8"), "has no parameter(s) 'hidden_sizes'"),
     ]
     for args, message in cases:

@@ -100,7 +100,7 @@ def test_coerce_parameters_checks_the_declared_type():
 
 
 def test_template_parameters_reports_a_missing_template(project):
-    with pytest.raises(NotFoundError, match=r"template .*missing.ipynb does not exist; copy notebooks/train.ipynb"):
+    with pytest.raises(NotFoundError, match=r"template .*missing.ipynb does not exist; point c.TeslaLab.template at"):
         api.template_parameters(project, "notebooks/missing.ipynb")
 
 

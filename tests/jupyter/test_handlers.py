@@ -3,6 +3,7 @@
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import tornado.httpclient
@@ -116,7 +117,15 @@ async def test_template_route_lists_the_training_parameters(write_template, jp_f
 
 
 async def test_template_route_reports_a_missing_template(jp_fetch, project):
-    await expect_error(jp_fetch, 404, "does not exist", "notebooks", "template")
+    await expect_error(jp_fetch, 404, "does not exist", "notebooks", "template",
+                       params={"path": "notebooks/missing.ipynb"})
+
+
+async def test_without_the_default_template_the_packaged_training_notebook_answers(jp_fetch, project):
+    assert not (project.notebooks_dir / "train.ipynb").exists()  # a project made before `tesla init` wrote it
+    code, data = await fetch_json(jp_fetch, "notebooks", "template")
+    assert code == 200 and Path(data["template"]).parts[-3:] == ("tesla_lab", "templates", "train.ipynb")
+    assert {"dataset", "framework", "epochs", "iterations"} <= {p["name"] for p in data["parameters"]}
 
 
 async def test_new_notebook_gets_the_parameters_injected(write_template, jp_fetch, project, jp_root_dir):

@@ -11,6 +11,7 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from tesla_lab.cli import main
 from tesla_lab.errors import ConfigError
 from tesla_lab.serve import background_server, export_registered, load_exported
+from tesla_lab.serve.deploy import deploy_registered
 from tesla_lab.store import Project
 from tesla_lab.workflow import deploy_model, load_registered, train_model
 
@@ -96,3 +97,77 @@ def test_cli_deploy_export_and_serve_refuses_public_bind_without_token(project, 
     assert code == 1
     assert "requires --token" in capsys.readouterr().err
     deploy_model(proj, "flowers", "staging")
+
+
+# ------------------------------------------------------------------------------------------- atomic deploy
+def _stages(proj, name):
+    return proj.registry.list_models(name)[["version", "stage"]].values.tolist()
+
+
+@pytest.fixture
+def torch_in_production(tmp_path):
+    """v1: a torch model in production; v2: a scikit-learn model of the same name (stage none)."""
+    proj = Project.init(tmp_path / "p")
+    train_model(proj, {"framework": "torch", "epochs": 2, "model": {"hidden_sizes": [8]}}, name="m", data=_iris())
+    assert main(["--project", str(proj.path), "deploy", "-m", "m", "-p", "production"]) == 0
+    train_model(proj, {"framework": "scikit-learn", "family": "sklearn:logistic"}, name="m", data=_iris())
+    return proj
+
+
+def test_a_deploy_that_cannot_export_changes_no_stage_and_serve_still_finds_production(torch_in_production, capsys,
+                                                                                       monkeypatch):
+    import tesla_lab.serve
+
+    proj = torch_in_production
+    before = _stages(proj, "m")
+    assert before == [[2, "none"], [1, "production"]]
+    capsys.readouterr()
+    assert main(["--project", str(proj.path), "deploy", "-m", "m", "-p", "production", "--export"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot deploy m v2 with export: it is a sklearn:logistic model (scikit-learn), "
+                          "which cannot be exported")
+    assert "nothing was changed (v1 stays in production)" in err and "without --export/--serve" in err
+    assert _stages(proj, "m") == before
+    assert not (proj.path / "exports" / "m-v2").exists()
+    monkeypatch.delenv("TESLA_SERVE_TOKEN", raising=False)
+    served = []  # `tesla serve -m m` up to the server start: resolve production, export, hand the folder over
+    monkeypatch.setattr(tesla_lab.serve, "serve", lambda path, **kw: served.append((path, kw)))
+    assert main(["--project", str(proj.path), "serve", "-m", "m", "--port", "0"]) == 0
+    ((path, options),) = served
+    assert path.name == "m-v1" and options == {"host": "127.0.0.1", "port": 0, "token": None}
+    assert load_exported(path).metadata["metadata"]["model_version"] == 1
+
+
+def test_a_deploy_that_cannot_serve_on_a_busy_port_changes_no_stage(torch_in_production, capsys):
+    import socket
+
+    proj = torch_in_production
+    train_model(proj, {"framework": "torch", "epochs": 2, "model": {"hidden_sizes": [8]}}, name="m", data=_iris())
+    before = _stages(proj, "m")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["--project", str(proj.path), "deploy", "-m", "m", "--serve", "--port", str(port)])
+    assert code == 1
+    assert f"cannot serve on 127.0.0.1:{port}: the port is in use" in capsys.readouterr().err
+    assert _stages(proj, "m") == before and not (proj.path / "exports" / "m-v3").exists()
+
+
+def test_deploy_with_export_exports_first_then_promotes(torch_in_production, capsys):
+    proj = torch_in_production
+    train_model(proj, {"framework": "torch", "epochs": 2, "model": {"hidden_sizes": [8]}}, name="m", data=_iris())
+    done = deploy_registered(proj, "m", "production", export=True)
+    assert (str(done.result), done.export.path.name) == ("m v3 → production (v1 archived)", "m-v3")
+    assert load_exported(done.export.path).metadata["metadata"]["stage"] == "production"
+    assert _stages(proj, "m") == [[3, "production"], [2, "none"], [1, "archived"]]
+    with pytest.raises(ConfigError, match="deploy stage must be one of: staging, production; got 'live'"):
+        deploy_registered(proj, "m", "live", export=True)
+    assert _stages(proj, "m") == [[3, "production"], [2, "none"], [1, "archived"]]
+
+
+def test_check_servable_names_an_address_that_is_not_this_machines():
+    from tesla_lab.serve import check_servable
+
+    with pytest.raises(ConfigError, match=r"cannot serve on 192\.0\.2\.1:8000: .*pick an address of this machine"):
+        check_servable("192.0.2.1", 8000, token="t")  # TEST-NET-1: never a local address
