@@ -17,9 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 __all__ = ["out", "err", "table", "to_json", "fmt", "plain", "records"]
 
 
@@ -36,19 +33,23 @@ def err(text: str) -> None:
 def plain(value: Any) -> Any:
     """A JSON-able version of ``value``: NumPy scalars → Python, NaN → None, timestamps → ISO text.
 
+    >>> import numpy as np
     >>> plain(np.float32(0.5)), plain(float("nan")), plain({"a": (1, 2)})
     (0.5, None, {'a': [1, 2]})
     """
-    if isinstance(value, np.generic):
+    # NumPy/pandas values exist only once those are imported: never import them here (``tesla --help`` stays fast)
+    np = sys.modules.get("numpy")
+    pd = sys.modules.get("pandas")
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, (list, tuple)) or (np is not None and isinstance(value, np.ndarray)):
         return [plain(v) for v in value]
-    if value is not None and not isinstance(value, (str, bool, int, float)) and pd.api.types.is_scalar(value) \
-            and pd.isna(value):
+    if pd is not None and value is not None and not isinstance(value, (str, bool, int, float)) \
+            and pd.api.types.is_scalar(value) and pd.isna(value):
         return None  # pandas NA / NaT
     if isinstance(value, datetime) or hasattr(value, "isoformat"):
         return value.isoformat()

@@ -25,11 +25,12 @@ import secrets
 import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tesla_lab.errors import ConfigError
-from tesla_lab.store import Project
-from tesla_lab.ui.project import open_project
+
+if TYPE_CHECKING:
+    from tesla_lab.store import Project
 
 __all__ = ["serve_dashboard", "check_access", "main", "add_arguments", "DEFAULT_PORT", "TOKEN_ENV"]
 
@@ -85,7 +86,9 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     """Start the Panel server for ``project`` and return it (``threaded=True``: in a background thread, for
     tests; otherwise this call blocks until Ctrl-C). ``port=0`` picks a free port (``server.port`` tells which).
     """
+    from tesla_lab.store import Project
     from tesla_lab.ui.pages.common import pn
+    from tesla_lab.ui.project import open_project
 
     auth = check_access(host, token)
     if not isinstance(project, Project):
