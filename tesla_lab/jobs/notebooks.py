@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, NotebookError
 from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
 
@@ -80,19 +80,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ERROR_LIMIT = 20_000  # characters of error text kept with a failed run
 _POLL = 0.25  # seconds between checks of the papermill process, the stop flag and the time limit
 _GRACE = 10.0  # seconds papermill gets after SIGINT to shut its kernel down before the group is killed
-
-
-class NotebookError(TeslaError, RuntimeError):
-    """A notebook run that did not finish (raised by :func:`run` with ``check=True``); ``.result`` holds the
-    :class:`NotebookResult` (run id, status, output notebook, error text).
-
-    >>> issubclass(NotebookError, RuntimeError)
-    True
-    """
-
-    def __init__(self, message: str, result: NotebookResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass(frozen=True)
