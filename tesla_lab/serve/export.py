@@ -40,7 +40,8 @@ import torch
 from torch import nn
 
 from tesla_lab._atomic import fsync_dir
-from tesla_lab.data.prepare import Transform, transform_from_dict
+from tesla_lab.data.pipeline import transform_from_dict
+from tesla_lab.data.transform import Transform
 from tesla_lab.errors import ConfigError, DataError, ExportError, ShapeError
 from tesla_lab.serve._deps import available
 from tesla_lab.serve.monitor import reference_profile

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tesla_lab.data.prepare import Transform, transform_from_dict
+from tesla_lab.data.pipeline import transform_from_dict
+from tesla_lab.data.transform import Transform
 from tesla_lab.errors import ConfigError, ExportError, InputError, TeslaError
 from tesla_lab.serve.export import METADATA_FILE, TORCHSCRIPT_FILE, read_metadata
 from tesla_lab.serve.inputs import InputSpec, parse_inputs, parse_payload, parse_rows
