@@ -28,9 +28,9 @@ import pandas as pd
 
 from tesla_lab.data.encoding import LabelEncode, OneHot, _sorted_categories, one_hot
 from tesla_lab.data.impute import FillMissing, fill_missing
-from tesla_lab.data.ingest import select_columns
 from tesla_lab.data.pipeline import TRANSFORMS, Pipeline, transform_from_dict
 from tesla_lab.data.scalers import MinMaxScale, Normalize, PixelScale, Standardize
+from tesla_lab.data.sources import select_columns
 from tesla_lab.data.transform import Transform, _encode, _first_value, _is_numeric
 from tesla_lab.errors import ConfigError, DataError
 
