@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for annotations only: errors.py is the lowest layer and imports nothing of TESLA Lab at run time
-    from tesla_lab.jobs.notebooks import NotebookResult
+    from tesla_lab.jobs.notebook_records import NotebookResult
     from tesla_lab.train.launch import LaunchResult
 
 __all__ = [
@@ -135,8 +135,8 @@ class JobError(TeslaError, RuntimeError):
 
 class NotebookError(TeslaError, RuntimeError):
     """A notebook run that did not finish (raised by :func:`~tesla_lab.jobs.notebooks.run` with ``check=True``);
-    ``.result`` holds the :class:`~tesla_lab.jobs.notebooks.NotebookResult` (run id, status, output notebook, error
-    text).
+    ``.result`` holds the :class:`~tesla_lab.jobs.notebook_records.NotebookResult` (run id, status, output notebook,
+    error text).
 
     >>> issubclass(NotebookError, RuntimeError)
     True

@@ -36,7 +36,7 @@ def _parameter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
-    from tesla_lab.jobs.notebooks import parse_parameters
+    from tesla_lab.jobs.notebook_params import parse_parameters
 
     return parse_parameters([tuple(p) for p in args.parameters], raw=[tuple(p) for p in args.raw],
                             yaml_text=args.yaml)
