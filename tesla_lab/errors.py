@@ -4,12 +4,25 @@ Every error is a :class:`TeslaError`; each subclass also derives from the built-
 expect (``ValueError``, ``TypeError``, ...), so ``except ValueError`` keeps working. Messages state the rule, the
 value received and the fix.
 
->>> from tesla_lab.errors import ShapeError, TeslaError
+>>> from tesla_lab.errors import CheckpointError, ShapeError, TeslaError
 >>> issubclass(ShapeError, (TeslaError, ValueError))
 True
+
+The errors of the upper layers (serving, jobs, AutoML, the workbench) live here too, so one module holds the whole
+hierarchy; their old modules re-export them (``from tesla_lab.serve.trace import ExportError`` still works).
+
+>>> from tesla_lab.errors import ExportError, InputError, MissingDependencyError
+>>> issubclass(ExportError, CheckpointError), InputError.status_code, issubclass(MissingDependencyError, ImportError)
+(True, 422, True)
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations only: errors.py is the lowest layer and imports nothing of TESLA Lab at run time
+    from tesla_lab.jobs.notebook_records import NotebookResult
+    from tesla_lab.train.launch import LaunchResult
 
 __all__ = [
     "TeslaError",
@@ -21,6 +34,17 @@ __all__ = [
     "CheckpointError",
     "StoreError",
     "NotFoundError",
+    "MissingDependencyError",
+    "LabDependencyError",
+    "ExportError",
+    "InputError",
+    "TooManyRowsError",
+    "ServerError",
+    "MonitorError",
+    "AutoMLError",
+    "LaunchError",
+    "JobError",
+    "NotebookError",
 ]
 
 
@@ -58,3 +82,66 @@ class StoreError(TeslaError, RuntimeError):
 
 class NotFoundError(StoreError, LookupError):
     """A run, model version, dataset version or artifact that is not in the store; the message lists what is."""
+
+
+class MissingDependencyError(TeslaError, ImportError):
+    """An optional package a feature needs (FastAPI, ONNX, Panel, ipywidgets, ...) is not installed; the message
+    names the extra to install."""
+
+
+class LabDependencyError(MissingDependencyError):
+    """An optional package a JupyterLab action needs (papermill, the jobs module) is not installed."""
+
+
+class ExportError(CheckpointError):
+    """A model cannot be exported (untraceable, traced outputs differ from the eager model) or an export directory
+    cannot be read back (missing file, hash mismatch, unknown format)."""
+
+
+class InputError(DataError):
+    """A prediction request whose data is malformed; ``status_code`` is the HTTP status to answer with."""
+
+    status_code = 422
+
+
+class TooManyRowsError(InputError):
+    """A request with more rows than the server accepts in one call."""
+
+    status_code = 413
+
+
+class ServerError(TeslaError, RuntimeError):
+    """The server could not be started (e.g. the port is taken)."""
+
+
+class MonitorError(TeslaError, RuntimeError):
+    """The model server could not be reached or refused the request."""
+
+
+class AutoMLError(TeslaError, RuntimeError):
+    """A search that produced no usable model (every trial failed)."""
+
+
+class LaunchError(TeslaError, RuntimeError):
+    """A process of a :func:`~tesla_lab.train.launch.launch`-ed job failed (raised with ``check=True``); ``.result``
+    is the :class:`~tesla_lab.train.launch.LaunchResult`."""
+
+    result: LaunchResult | None = None
+
+
+class JobError(TeslaError, RuntimeError):
+    """A background job cannot be started, found, stopped or resumed as asked."""
+
+
+class NotebookError(TeslaError, RuntimeError):
+    """A notebook run that did not finish (raised by :func:`~tesla_lab.jobs.notebooks.run` with ``check=True``);
+    ``.result`` holds the :class:`~tesla_lab.jobs.notebook_records.NotebookResult` (run id, status, output notebook,
+    error text).
+
+    >>> issubclass(NotebookError, RuntimeError)
+    True
+    """
+
+    def __init__(self, message: str, result: NotebookResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result

@@ -22,7 +22,7 @@ from typing import Any
 from tesla_lab.automl.config import PROJECT_STORAGE, AutoMLConfig
 from tesla_lab.automl.leaderboard import COLUMNS, TRIAL_STATUSES, TrialRecord, count_params, leaderboard
 from tesla_lab.automl.scoring import TASK_METRICS, maximize, resolve_metric, validation_score
-from tesla_lab.automl.search import AutoMLError, AutoMLResult, TrialCallback, automl, import_optuna, run_automl
+from tesla_lab.automl.search import AutoMLResult, TrialCallback, automl, import_optuna, run_automl
 from tesla_lab.automl.space import (
     FIT_OPTIONS,
     Choice,
@@ -35,6 +35,7 @@ from tesla_lab.automl.space import (
     search_space,
     space_families,
 )
+from tesla_lab.errors import AutoMLError
 
 __all__ = [
     "automl", "run_automl", "AutoMLConfig", "AutoMLResult", "AutoMLError", "TrialCallback", "import_optuna",

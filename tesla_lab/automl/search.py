@@ -43,7 +43,7 @@ from tesla_lab.automl.config import PROJECT_STORAGE, AutoMLConfig
 from tesla_lab.automl.leaderboard import TrialRecord, count_params, leaderboard
 from tesla_lab.automl.scoring import maximize, resolve_metric, validation_score
 from tesla_lab.automl.space import FIT_OPTIONS, FamilySpace, default_families, search_space
-from tesla_lab.errors import ConfigError, DataError, TeslaError
+from tesla_lab.errors import AutoMLError, ConfigError, DataError
 from tesla_lab.models import Estimator, ModelBundle, get_family, make_model, save_bundle
 from tesla_lab.store import FINAL_STATUSES, Project, Run
 from tesla_lab.store.runs import format_error
@@ -56,10 +56,6 @@ __all__ = ["AutoMLError", "AutoMLResult", "TrialCallback", "automl", "run_automl
 logger = logging.getLogger(__name__)
 
 TrialCallback = Callable[[TrialRecord], Any]
-
-
-class AutoMLError(TeslaError, RuntimeError):
-    """A search that produced no usable model (every trial failed)."""
 
 
 def import_optuna() -> ModuleType:

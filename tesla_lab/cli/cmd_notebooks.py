@@ -36,7 +36,7 @@ def _parameter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
-    from tesla_lab.jobs.notebooks import parse_parameters
+    from tesla_lab.jobs.notebook_params import parse_parameters
 
     return parse_parameters([tuple(p) for p in args.parameters], raw=[tuple(p) for p in args.raw],
                             yaml_text=args.yaml)
@@ -94,7 +94,7 @@ register_command("run-notebook", "run a parameterized notebook with papermill an
 
 # ---------------------------------------------------------------------------------------------------- schedule
 def _add(args: argparse.Namespace) -> int:
-    from tesla_lab.jobs.schedule import add_schedule
+    from tesla_lab.jobs.schedule_store import add_schedule
 
     schedule = add_schedule(get_project(args), args.name, args.cron, args.notebook, _parameters(args),
                             timezone=args.tz)
@@ -106,7 +106,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from tesla_lab.jobs.schedule import schedules_frame
+    from tesla_lab.jobs.schedule_store import schedules_frame
 
     rows = records(schedules_frame(get_project(args)))
     for row in rows:  # a schedule that never ran: no time rather than "NaT"
@@ -121,7 +121,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from tesla_lab.jobs.schedule import remove_schedule
+    from tesla_lab.jobs.schedule_store import remove_schedule
 
     schedule = remove_schedule(get_project(args), args.name)
     out(f"removed schedule {schedule.name!r} and its execution history (its notebook runs stay in the store)")
@@ -129,7 +129,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from tesla_lab.jobs.schedule import schedule_runs
+    from tesla_lab.jobs.schedule_store import schedule_runs
 
     rows = records(schedule_runs(get_project(args), args.name))
     for row in rows:

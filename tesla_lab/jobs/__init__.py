@@ -10,8 +10,8 @@ the run ``failed`` with the error text; the caller keeps running.
 ['JobError', 'TrainingJob', 'attach']
 """
 
+from tesla_lab.errors import JobError
 from tesla_lab.jobs.training import (
-    JobError,
     TrainingJob,
     attach,
     launch_training,

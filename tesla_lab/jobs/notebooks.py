@@ -19,6 +19,10 @@ run. When the notebook declares ``project_dir`` and it is not given, the runner 
 Values given as text are read like papermill's CLI reads ``-p`` (``True``/``False``/``None``, ints, floats, else
 text); ``-r`` values stay text.
 
+This module runs the notebook; the parameter handling is in :mod:`~tesla_lab.jobs.notebook_params`, the kernel in
+:mod:`~tesla_lab.jobs.kernel` and what a run records in :mod:`~tesla_lab.jobs.notebook_records` (their public names
+are re-exported here).
+
 >>> parse_parameters([("epochs", "5"), ("lr", "0.01"), ("device", "cpu"), ("shuffle", "True")],
 ...                  raw=[("run_name", "007")])
 {'epochs': 5, 'lr': 0.01, 'device': 'cpu', 'shuffle': True, 'run_name': '007'}
@@ -27,25 +31,36 @@ text); ``-r`` values stay text.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import os
 import re
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tesla_lab.errors import ConfigError, TeslaError
-from tesla_lab.jobs._process import pid_alive
-from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
+from tesla_lab.errors import ConfigError, NotebookError
+from tesla_lab.jobs.kernel import KERNEL_NAME, _known_kernels, ensure_kernel
+from tesla_lab.jobs.notebook_params import (
+    _check_against,
+    check_parameters,
+    find_notebook,
+    notebook_parameters,
+    papermill_command,
+    parse_parameters,
+    parse_value,
+)
+from tesla_lab.jobs.notebook_records import (  # noqa: F401 - _end_orphans: kept importable from here
+    TRAINING_RUN_PARAM,
+    NotebookResult,
+    _end_orphans,
+    _error_from_notebook,
+    _finish,
+    _log_tail,
+)
+from tesla_lab.store import Project, Run
 
 __all__ = [
     "KERNEL_NAME",
@@ -66,366 +81,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The Jupyter kernel every TESLA notebook run uses (registered by :func:`ensure_kernel`).
-KERNEL_NAME = "tesla-lab"
 #: A notebook parameter the runner fills with the id of the notebook's own run in the store.
 RUN_ID_PARAMETER = "tesla_run_id"
 #: A notebook parameter the runner fills with the project folder when the caller does not give it.
 PROJECT_PARAMETER = "project_dir"
-#: The param of the notebook run under which the notebook records the training run it started.
-TRAINING_RUN_PARAM = "training_run_id"
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_ERROR_LIMIT = 20_000  # characters of error text kept with a failed run
 _POLL = 0.25  # seconds between checks of the papermill process, the stop flag and the time limit
 _GRACE = 10.0  # seconds papermill gets after SIGINT to shut its kernel down before the group is killed
-
-
-class NotebookError(TeslaError, RuntimeError):
-    """A notebook run that did not finish (raised by :func:`run` with ``check=True``); ``.result`` holds the
-    :class:`NotebookResult` (run id, status, output notebook, error text).
-
-    >>> issubclass(NotebookError, RuntimeError)
-    True
-    """
-
-    def __init__(self, message: str, result: NotebookResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-@dataclass(frozen=True)
-class NotebookResult:
-    """What one notebook run produced.
-
-    ``status`` is the run's final status (``finished`` / ``failed`` / ``stopped``), ``output`` the executed
-    notebook, ``training_run_id`` the training run the notebook recorded (or ``None``).
-
-    >>> NotebookResult(run_id="ab" * 16, status="finished", notebook=Path("nb.ipynb"),
-    ...                output=Path("out.ipynb")).ok
-    True
-    """
-
-    run_id: str
-    status: str
-    notebook: Path
-    output: Path
-    log: Path | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    training_run_id: str | None = None
-    error: str | None = None
-    returncode: int | None = None
-    duration: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the notebook ran to the end."""
-        return self.status == "finished"
-
-
-# ------------------------------------------------------------------------------------------------ papermill
-def _papermill() -> Any:
-    try:
-        import papermill
-    except ImportError as exc:  # optional dependency: name the extra
-        raise ConfigError("running notebooks needs papermill, nbclient and ipykernel; install them with "
-                          "`pip install 'tesla-lab[jobs]'`") from exc
-    return papermill
-
-
-def ensure_kernel(name: str = KERNEL_NAME, *, display_name: str = "TESLA Lab (Python)") -> str:
-    """Make sure the Jupyter kernel ``name`` exists; register this Python as that kernel when it does not
-    (like ``python -m ipykernel install --sys-prefix --name tesla-lab``). Returns the kernel's folder.
-
-    A registered kernel whose Python no longer exists (a deleted virtual environment) is registered again.
-
-    >>> Path(ensure_kernel()).name
-    'tesla-lab'
-    """
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise ConfigError(f"a kernel name is letters, digits, '.', '_' or '-'; got {name!r}, e.g. 'tesla-lab'")
-    try:
-        from ipykernel.kernelspec import install
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-    except ImportError as exc:
-        raise ConfigError("registering a notebook kernel needs ipykernel; install it with "
-                          "`pip install 'tesla-lab[jobs]'`") from exc
-    manager = KernelSpecManager()
-    try:
-        spec = manager.get_kernel_spec(name)
-    except NoSuchKernel:
-        spec = None
-    if spec is not None:
-        python = spec.argv[0] if spec.argv else ""
-        if Path(python).exists() or (not os.path.isabs(python) and python):
-            if os.path.isabs(python) and Path(python).resolve() != Path(sys.executable).resolve():
-                logger.warning("kernel %r runs %s, not this Python (%s); notebooks will use that environment",
-                               name, python, sys.executable)
-            return str(spec.resource_dir)
-        logger.info("kernel %r points to a missing Python (%s); registering it again", name, python)
-    folder = install(kernel_name=name, display_name=display_name, prefix=sys.prefix)
-    logger.info("registered Jupyter kernel %r for %s in %s", name, sys.executable, folder)
-    return str(folder)
-
-
-def _known_kernels() -> list[str]:
-    try:
-        from jupyter_client.kernelspec import KernelSpecManager
-    except ImportError:  # pragma: no cover - jupyter_client comes with papermill
-        return []
-    return sorted(KernelSpecManager().find_kernel_specs())
-
-
-def parse_value(text: str) -> Any:
-    """Read one ``-p`` value the way papermill's CLI does: ``True``/``False``/``None``, an int, a float, else the
-    text itself.
-
-    >>> [parse_value(v) for v in ["5", "-2", "0.01", "1e-3", "True", "None", "cpu", "[1, 2]"]]
-    [5, -2, 0.01, 0.001, True, None, 'cpu', '[1, 2]']
-    """
-    if not isinstance(text, str):
-        raise ConfigError(f"a -p value is text; got {type(text).__name__} {text!r}")
-    if text in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[text]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_parameters(
-    pairs: Iterable[tuple[str, str]] = (),
-    *,
-    raw: Iterable[tuple[str, str]] = (),
-    yaml_text: str | None = None,
-) -> dict[str, Any]:
-    """Build a parameters dict from ``-p NAME VALUE`` pairs (values read by :func:`parse_value`), ``-r NAME
-    VALUE`` pairs (kept as text) and an optional YAML mapping (``-y``, for lists and dicts); later ones win.
-
-    >>> parse_parameters([("epochs", "3")], yaml_text="model: {hidden_sizes: [16]}")
-    {'model': {'hidden_sizes': [16]}, 'epochs': 3}
-    >>> parse_parameters([("2x", "1")])
-    Traceback (most recent call last):
-    ...
-    tesla_lab.errors.ConfigError: parameter name '2x' is not a Python identifier; ...
-    """
-    out: dict[str, Any] = {}
-    if yaml_text is not None:
-        try:
-            data = yaml.safe_load(yaml_text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"-y takes a YAML mapping, e.g. 'model: {{hidden_sizes: [16]}}'; could not read "
-                              f"{yaml_text!r} ({exc})") from exc
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"-y takes a YAML mapping of name: value, e.g. 'epochs: 5'; got {yaml_text!r}")
-        out.update(data)
-    for pair in pairs:
-        name, value = _pair(pair, "-p")
-        out[name] = parse_value(value)
-    for pair in raw:
-        name, value = _pair(pair, "-r")
-        out[name] = value
-    for name in out:
-        _check_name(name)
-    return out
-
-
-def _pair(pair: Any, flag: str) -> tuple[str, str]:
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(p, str) for p in pair):
-        raise ConfigError(f"{flag} takes a NAME and a VALUE, e.g. {flag} epochs 5; got {pair!r}")
-    return pair[0], pair[1]
-
-
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"parameter name {name!r} is not a Python identifier; use letters, digits and '_', "
-                          "e.g. 'epochs'")
-    return name
-
-
-def _notebook_path(notebook: str | os.PathLike[str], base: Path | None = None) -> Path:
-    if not isinstance(notebook, (str, os.PathLike)) or not str(notebook).strip():
-        raise ConfigError(f"a notebook is given by its path, e.g. notebooks/train.ipynb; got {notebook!r}")
-    path = Path(notebook).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = base / path
-    path = path.resolve()
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise ConfigError(f"notebook {str(notebook)!r} {what} ({path}); pass the path of an .ipynb file, e.g. "
-                          "notebooks/train.ipynb")
-    if path.suffix != ".ipynb":
-        raise ConfigError(f"notebook {str(notebook)!r} is not a .ipynb file; pass a Jupyter notebook, e.g. "
-                          "notebooks/train.ipynb")
-    return path
-
-
-def find_notebook(notebook: str | os.PathLike[str], project_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The absolute path of a notebook given from the current folder or, failing that, from ``project_dir``; the
-    error says which paths were tried.
-
-    >>> find_notebook("missing.ipynb")
-    Traceback (most recent call last):
-    ...
-    tesla_lab.errors.ConfigError: notebook 'missing.ipynb' does not exist (...); pass the path of an .ipynb file, \
-e.g. notebooks/train.ipynb
-    """
-    if isinstance(notebook, (str, os.PathLike)) and str(notebook).strip() and project_dir is not None:
-        path = Path(notebook).expanduser()
-        if not path.is_absolute() and not path.exists() and (Path(project_dir) / path).exists():
-            return _notebook_path(Path(project_dir) / path)
-    return _notebook_path(notebook)
-
-
-def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares in its ``parameters``-tagged cell, as papermill reads them:
-    ``{name: {"name", "inferred_type_name", "default", "help"}}`` (``default`` is the source text).
-
-    >>> import json, os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "nb.ipynb")
-    >>> cell = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "epochs = 2  # passes",
-    ...         "outputs": [], "execution_count": None}
-    >>> _ = open(path, "w").write(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}))
-    >>> notebook_parameters(path)["epochs"]["default"]
-    '2'
-    """
-    path = _notebook_path(notebook)
-    papermill = _papermill()
-    try:
-        import nbformat
-
-        nb = nbformat.read(str(path), as_version=4)
-        if nb.metadata.get("kernelspec", {}).get("name"):
-            return dict(papermill.inspect_notebook(str(path)))
-        # no kernel in the metadata (a generated notebook): papermill needs one to pick its Python parser, and
-        # the run itself always names the kernel, so inspect a copy that names ours
-        nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "language": "python", "display_name": "Python"}
-        with tempfile.TemporaryDirectory() as folder:
-            copy = Path(folder) / path.name
-            nbformat.write(nb, str(copy))
-            return dict(papermill.inspect_notebook(str(copy)))
-    except Exception as exc:  # papermill / nbformat raise plain exceptions for unreadable or non-notebook files
-        raise ConfigError(f"could not read the parameters of notebook {path} ({type(exc).__name__}: {exc}); is it a "
-                          "valid .ipynb file?") from exc
-
-
-def check_parameters(notebook: str | os.PathLike[str], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Refuse parameter names the notebook does not declare (before anything runs); return the parameters.
-
-    >>> import json, os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "nb.ipynb")
-    >>> cell = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "epochs = 2\\nlr = 0.1",
-    ...         "outputs": [], "execution_count": None}
-    >>> _ = open(path, "w").write(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}))
-    >>> check_parameters(path, {"epochs": 5})
-    {'epochs': 5}
-    >>> check_parameters(path, {"epoch": 5})
-    Traceback (most recent call last):
-    ...
-    tesla_lab.errors.ConfigError: unknown parameter 'epoch' for notebook nb.ipynb (did you mean 'epochs'?); ...
-    """
-    return _check_against(Path(notebook).name, notebook_parameters(notebook), parameters)
-
-
-def _check_against(name: str, declared: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(parameters, Mapping):
-        raise ConfigError(f"parameters must be a dict of name → value; got {type(parameters).__name__}")
-    if not declared:
-        if parameters:
-            raise ConfigError(f"notebook {name} has no cell tagged 'parameters', so it takes no parameters; got "
-                              f"{', '.join(map(repr, parameters))}. Tag the cell that sets the defaults 'parameters'")
-        return dict(parameters)
-    for key in parameters:
-        _check_name(key)
-        if key not in declared:
-            close = difflib.get_close_matches(key, list(declared), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown parameter {key!r} for notebook {name}{hint}; valid parameters: "
-                              f"{', '.join(declared)}")
-    return dict(parameters)
-
-
-def _arguments(parameters: Mapping[str, Any]) -> list[str]:
-    """``-p``/``-r``/``-y`` arguments that papermill reads back to exactly these values."""
-    args: list[str] = []
-    for key, value in parameters.items():
-        _check_name(key)
-        if value is None or isinstance(value, (bool, int)):
-            args += ["-p", key, str(value)]  # True / 5 / None: papermill's -p reads them back as such
-        elif isinstance(value, float):
-            args += ["-p", key, repr(value)]  # repr round-trips every float, also 'nan' and 'inf'
-        elif isinstance(value, str):
-            args += ["-r", key, value]  # raw: '5' stays the text '5'
-        else:
-            try:
-                text = yaml.safe_dump({key: value}, default_flow_style=True, width=1 << 30).strip()
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"parameter {key!r} must be plain data (numbers, text, lists, dicts); got "
-                                  f"{type(value).__name__}") from exc
-            args += ["-y", text]
-    return args
-
-
-def papermill_command(
-    notebook: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-    parameters: Mapping[str, Any] | None = None,
-    *,
-    kernel: str = KERNEL_NAME,
-    cwd: str | os.PathLike[str] | None = None,
-    execution_timeout: float | None = None,
-    start_timeout: float = 120.0,
-) -> list[str]:
-    """The papermill command line (an argument list, never a shell string) that runs ``notebook``.
-
-    >>> papermill_command("in.ipynb", "out.ipynb", {"epochs": 5, "device": "cpu"}, execution_timeout=60)[3:]
-    ['in.ipynb', 'out.ipynb', '-k', 'tesla-lab', '--log-output', '--no-progress-bar', '--start-timeout', '120', \
-'--execution-timeout', '60', '-p', 'epochs', '5', '-r', 'device', 'cpu']
-    """
-    cmd = [sys.executable, "-m", "papermill", str(notebook), str(output), "-k", kernel, "--log-output",
-           "--no-progress-bar", "--start-timeout", str(max(1, round(start_timeout)))]
-    if execution_timeout is not None:
-        if not execution_timeout > 0:
-            raise ConfigError(f"execution_timeout is seconds per cell (> 0) or None; got {execution_timeout!r}")
-        cmd += ["--execution-timeout", str(max(1, round(execution_timeout)))]
-    if cwd is not None:
-        cmd += ["--cwd", str(cwd)]
-    return cmd + _arguments(parameters or {})
 
 
 # ------------------------------------------------------------------------------------------------ running
 def _open_project(project: Project | str | os.PathLike[str] | None) -> Project:
     return project if isinstance(project, Project) else Project(project)
-
-
-def _error_from_notebook(path: Path) -> str | None:
-    """The first error a cell of the executed notebook raised, as ``Name: message`` plus its traceback."""
-    try:
-        import nbformat
-
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception:  # a notebook papermill never wrote (kernel did not start): the log tells why
-        return None
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            if out.get("output_type") == "error":
-                trace = _ANSI.sub("", "\n".join(out.get("traceback", [])))
-                # "In [n]": the label Jupyter shows next to the cell (papermill's own message uses it too)
-                head = f"{out.get('ename')}: {out.get('evalue')} (at In [{cell.get('execution_count')}])"
-                return f"{head}\n{trace}"[:_ERROR_LIMIT]
-    return None
-
-
-def _log_tail(path: Path, lines: int = 30) -> str:
-    with contextlib.suppress(OSError):
-        text = _ANSI.sub("", path.read_text(encoding="utf-8", errors="replace"))
-        return "\n".join(text.splitlines()[-lines:])
-    return ""
 
 
 def _terminate(proc: subprocess.Popen[bytes], grace: float = _GRACE) -> None:
@@ -586,42 +252,5 @@ def _wait(
         if stop:
             _terminate(proc)
             return proc.returncode, "stopped", "stopped on request"
-
-
-def _finish(project: Project, nb_run: Run, status: str, error: str | None, out_path: Path,
-            log_path: Path) -> str | None:
-    """Store the executed notebook and the log with the run (and the training run it names), then end the run."""
-    training_id = None
-    with contextlib.suppress(NotFoundError):
-        value = nb_run.params().get(TRAINING_RUN_PARAM)
-        training_id = str(value) if value else None
-    if out_path.is_file():
-        nb_run.log_artifact("notebook.ipynb", out_path, kind="notebook")
-        if training_id is not None:
-            try:
-                project.get_run(training_id).log_artifact("notebook.ipynb", out_path, kind="notebook")
-            except NotFoundError:
-                logger.warning("the notebook recorded training run %s, which is not in the store", training_id)
-                training_id = None
-    if log_path.is_file():
-        nb_run.log_artifact("papermill.log", log_path, kind="log")
-    if status != "finished":
-        _end_orphans(project, nb_run, status)
-    if nb_run.status not in FINAL_STATUSES:
-        nb_run.finish(status, error=error)
-    return training_id
-
-
-def _end_orphans(project: Project, nb_run: Run, status: str) -> None:
-    """Runs started while the notebook ran whose process is gone (its kernel was stopped or killed mid-training)
-    are ended too, so no run stays ``running`` forever."""
-    created = nb_run.info()["created"].timestamp()
-    rows = project.db.query("SELECT id, pid FROM runs WHERE status = 'running' AND created >= ? AND id != ? "
-                            "AND pid IS NOT NULL", (created, nb_run.id))
-    for row in rows:
-        if pid_alive(int(row["pid"])):
-            continue
-        project.get_run(row["id"]).finish("stopped" if status == "stopped" else "failed",
-                                          error=f"its process ended with the notebook run {nb_run.id[:8]} ({status})")
 
 

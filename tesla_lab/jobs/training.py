@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, JobError
 from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, Project, Run
 
@@ -49,10 +49,6 @@ _LOG_TAIL = 4000  # characters of the worker's log stored with a run that died w
 
 _lock = threading.Lock()
 _jobs: dict[str, TrainingJob] = {}  # run id -> job started by this process (it holds the Popen to reap)
-
-
-class JobError(TeslaError, RuntimeError):
-    """A background job cannot be started, found, stopped or resumed as asked."""
 
 
 def list_devices() -> list[str]:

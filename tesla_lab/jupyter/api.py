@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, LabDependencyError
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project
 from tesla_lab.store.project import CONFIG_FILE
 
@@ -59,10 +59,6 @@ logger = logging.getLogger(__name__)
 KEY_METRICS = ("val_accuracy", "accuracy", "val_loss", "loss")
 _RUN_BASE = ("id", "name", "status", "created", "duration", "device", "dataset", "dataset_version")
 _ACTIVE = ("queued", "running")
-
-
-class LabDependencyError(TeslaError, ImportError):
-    """An optional package a JupyterLab action needs (papermill, the jobs module) is not installed."""
 
 
 def _require(module: str, purpose: str) -> ModuleType:

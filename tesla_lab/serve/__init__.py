@@ -11,10 +11,10 @@ FastAPI, uvicorn and ONNX are optional: ``pip install 'tesla-lab[serve]'``. Expo
 'regression'
 """
 
-from tesla_lab.serve._deps import MissingDependencyError
+from tesla_lab.errors import ExportError, InputError, MissingDependencyError
 from tesla_lab.serve.deploy import Deployment, check_servable, deploy_registered, export_registered
-from tesla_lab.serve.export import ExportError, ExportInfo, export_model, read_metadata
-from tesla_lab.serve.inputs import InputError, InputSpec
+from tesla_lab.serve.export import ExportInfo, export_model, read_metadata
+from tesla_lab.serve.inputs import InputSpec
 from tesla_lab.serve.loadtest import LoadTestResult, load_test
 from tesla_lab.serve.monitor import DriftMonitor, LatencyWindow, Monitor, RequestLog, psi, reference_profile
 from tesla_lab.serve.predictor import ExportedModel, load_exported

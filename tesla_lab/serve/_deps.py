@@ -8,7 +8,7 @@
 >>> require("no_such_module_xyz")
 Traceback (most recent call last):
 ...
-tesla_lab.serve._deps.MissingDependencyError: no_such_module_xyz is not installed; it is needed for serving \
+tesla_lab.errors.MissingDependencyError: no_such_module_xyz is not installed; it is needed for serving \
 models: pip install 'tesla-lab[serve]'
 """
 
@@ -17,13 +17,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from tesla_lab.errors import TeslaError
+from tesla_lab.errors import MissingDependencyError
 
 __all__ = ["MissingDependencyError", "require", "available"]
-
-
-class MissingDependencyError(TeslaError, ImportError):
-    """An optional package needed by this feature is not installed; the message names the extra to install."""
 
 
 def require(module: str, *, extra: str = "serve", purpose: str = "serving models") -> ModuleType:

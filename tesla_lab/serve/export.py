@@ -40,11 +40,12 @@ import torch
 from torch import nn
 
 from tesla_lab._atomic import fsync_dir
-from tesla_lab.data.prepare import Transform, transform_from_dict
-from tesla_lab.errors import ConfigError, DataError, ShapeError
+from tesla_lab.data.pipeline import transform_from_dict
+from tesla_lab.data.transform import Transform
+from tesla_lab.errors import ConfigError, DataError, ExportError, ShapeError
 from tesla_lab.serve._deps import available
 from tesla_lab.serve.monitor import reference_profile
-from tesla_lab.serve.trace import TT_PATHS, ExportError, trace_model
+from tesla_lab.serve.trace import TT_PATHS, trace_model
 from tesla_lab.store.artifacts import sha256_file
 
 __all__ = [
@@ -459,7 +460,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     >>> read_metadata(tempfile.mkdtemp())
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.trace.ExportError: ... is not an export directory: metadata.json is missing; create one with \
+    tesla_lab.errors.ExportError: ... is not an export directory: metadata.json is missing; create one with \
 tesla_lab.serve.export_model(...)
     """
     meta_path = Path(path) / METADATA_FILE

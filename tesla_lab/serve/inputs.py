@@ -10,7 +10,7 @@ answers with: 413 for too many rows, 422 for everything else.
 >>> parse_rows([{"age": 30, "incme": 1}], spec)
 Traceback (most recent call last):
 ...
-tesla_lab.serve.inputs.InputError: row 0: unknown feature(s) 'incme'; expected features: age, income
+tesla_lab.errors.InputError: row 0: unknown feature(s) 'incme'; expected features: age, income
 """
 
 from __future__ import annotations
@@ -23,23 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tesla_lab.errors import DataError
+from tesla_lab.errors import InputError, TooManyRowsError
 
 __all__ = ["InputError", "TooManyRowsError", "InputSpec", "parse_rows", "parse_inputs", "parse_payload"]
 
 _SHOWN = 5  # names listed in a message before "..."
-
-
-class InputError(DataError):
-    """A prediction request whose data is malformed; ``status_code`` is the HTTP status to answer with."""
-
-    status_code = 422
-
-
-class TooManyRowsError(InputError):
-    """A request with more rows than the server accepts in one call."""
-
-    status_code = 413
 
 
 def _names(items: Sequence[Any]) -> str:
@@ -114,7 +102,7 @@ def parse_rows(rows: Any, spec: InputSpec) -> pd.DataFrame:
     >>> parse_rows([{"a": 1}], InputSpec(sample_shape=(1,)))
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.inputs.InputError: this model has no feature names, so 'rows' cannot be used; send 'inputs': \
+    tesla_lab.errors.InputError: this model has no feature names, so 'rows' cannot be used; send 'inputs': \
 [[...], ...] with 1 values per row
     """
     if spec.feature_names is None:
@@ -175,7 +163,7 @@ def parse_inputs(inputs: Any, spec: InputSpec) -> np.ndarray | pd.DataFrame:
     >>> parse_inputs([[1, 2, 3]], InputSpec(sample_shape=(2,)))
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.inputs.InputError: each sample in 'inputs' must have shape [2] (2 values per row); got samples \
+    tesla_lab.errors.InputError: each sample in 'inputs' must have shape [2] (2 values per row); got samples \
 of shape [3]
     """
     if not isinstance(inputs, list):
@@ -252,7 +240,7 @@ def parse_payload(payload: Any, spec: InputSpec) -> np.ndarray | pd.DataFrame:
     >>> parse_payload({"data": []}, InputSpec(sample_shape=(2,)))
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.inputs.InputError: the body must be a JSON object with exactly one of 'rows' (a list of \
+    tesla_lab.errors.InputError: the body must be a JSON object with exactly one of 'rows' (a list of \
 {feature: value}) or 'inputs' (a list of samples); got keys: 'data'
     """
     keys = list(payload) if isinstance(payload, dict) else []

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tesla_lab.data.prepare import Transform, transform_from_dict
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.data.pipeline import transform_from_dict
+from tesla_lab.data.transform import Transform
+from tesla_lab.errors import ConfigError, ExportError, InputError, TeslaError
 from tesla_lab.serve.export import METADATA_FILE, TORCHSCRIPT_FILE, read_metadata
-from tesla_lab.serve.inputs import InputError, InputSpec, parse_inputs, parse_payload, parse_rows
-from tesla_lab.serve.trace import ExportError
+from tesla_lab.serve.inputs import InputSpec, parse_inputs, parse_payload, parse_rows
 from tesla_lab.store.artifacts import sha256_file
 
 __all__ = ["ExportedModel", "load_exported"]
@@ -98,7 +98,7 @@ class ExportedModel:
 
     def parse(self, data: Any) -> np.ndarray | pd.DataFrame:
         """Raw samples from rows (list of dicts), a DataFrame, or an array/nested list; validated against the
-        export's features and shape (:class:`~tesla_lab.serve.inputs.InputError` otherwise)."""
+        export's features and shape (:class:`~tesla_lab.errors.InputError` otherwise)."""
         if isinstance(data, pd.DataFrame):
             if self.feature_names is None:
                 return parse_inputs(data.to_numpy().tolist(), self.spec)
@@ -170,7 +170,7 @@ class ExportedModel:
         >>> load_exported(info.path).predict([{"a": 1.0, "b": "x"}])
         Traceback (most recent call last):
         ...
-        tesla_lab.serve.inputs.InputError: row 0: feature 'b' must be a number; got str 'x'
+        tesla_lab.errors.InputError: row 0: feature 'b' must be a number; got str 'x'
         """
         return self.postprocess(self.forward(self.preprocess(self.parse(data))))
 
@@ -196,7 +196,7 @@ def load_exported(
     >>> load_exported(tempfile.mkdtemp())
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.trace.ExportError: ... is not an export directory: metadata.json is missing; create one with \
+    tesla_lab.errors.ExportError: ... is not an export directory: metadata.json is missing; create one with \
 tesla_lab.serve.export_model(...)
     """
     for name, value in (("max_rows", max_rows), ("batch_size", batch_size)):

@@ -37,10 +37,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, InputError, ServerError, TeslaError
 from tesla_lab.serve._deps import require
 from tesla_lab.serve.batching import MicroBatcher
-from tesla_lab.serve.inputs import InputError
 from tesla_lab.serve.limits import body_limit, release_memory, server_config
 from tesla_lab.serve.monitor import Monitor
 from tesla_lab.serve.predictor import ExportedModel, load_exported
@@ -54,8 +53,6 @@ MAX_BODY_BYTES = 8 * 2**20
 # lazily imported fastapi.Request can be named in a signature inside create_app.
 
 
-class ServerError(TeslaError, RuntimeError):
-    """The server could not be started (e.g. the port is taken)."""
 PUBLIC_PATHS = frozenset({"/health"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -178,7 +175,7 @@ def create_app(
     >>> create_app(tempfile.mkdtemp())
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.trace.ExportError: ... is not an export directory: metadata.json is missing; create one with \
+    tesla_lab.errors.ExportError: ... is not an export directory: metadata.json is missing; create one with \
 tesla_lab.serve.export_model(...)
     """
     fastapi = require("fastapi")

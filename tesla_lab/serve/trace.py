@@ -23,18 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from tesla_lab.errors import CheckpointError, ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, ExportError, TeslaError
 from tesla_lab.nn.tt_linear import TTLinear
 from tesla_lab.tn.contract import choose_path
 
 __all__ = ["ExportError", "trace_model", "TT_PATHS"]
 
 TT_PATHS = ("auto", "factorized", "dense")
-
-
-class ExportError(CheckpointError):
-    """A model cannot be exported (untraceable, traced outputs differ from the eager model) or an export directory
-    cannot be read back (missing file, hash mismatch, unknown format)."""
 
 
 def _tt_path(layer: TTLinear, tt_path: str, batch: int) -> str:
@@ -97,7 +92,7 @@ def trace_model(
     >>> trace_model(Branchy(), torch.ones(2, 3))
     Traceback (most recent call last):
     ...
-    tesla_lab.serve.trace.ExportError: the traced model does not reproduce the eager model for a batch of 5 (shape \
+    tesla_lab.errors.ExportError: the traced model does not reproduce the eager model for a batch of 5 (shape \
 (5, 3) vs (5, 3), max abs difference 1, rtol=0.0001, atol=1e-05); the model likely branches on input values or on \
 the batch size in Python
     """

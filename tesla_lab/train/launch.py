@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, LaunchError
 
 __all__ = ["launch", "torchrun_command", "first_failure", "LaunchResult", "LaunchError"]
 
@@ -43,13 +43,6 @@ _RANK_PREFIX = re.compile(r"^(\[rank(\d+)\]:\s?)+")
 _SECONDARY = re.compile(
     r"connection (reset|closed) by peer|connectFullMesh|broken pipe|NCCL communicator was aborted|"
     r"DistNetworkError|DistBackendError|SignalException|Socket Timeout|timed out|watchdog", re.IGNORECASE)
-
-
-class LaunchError(TeslaError, RuntimeError):
-    """A process of a :func:`launch`-ed job failed (raised with ``check=True``); ``.result`` is the
-    :class:`LaunchResult`."""
-
-    result: LaunchResult | None = None
 
 
 @dataclass

@@ -8,7 +8,7 @@ naming the extra that installs it.
 >>> require("no_such_module_xyz")
 Traceback (most recent call last):
 ...
-tesla_lab.ui._deps.MissingDependencyError: no_such_module_xyz is not installed; the TESLA Lab workbench needs it: \
+tesla_lab.errors.MissingDependencyError: no_such_module_xyz is not installed; the TESLA Lab workbench needs it: \
 pip install 'tesla-lab[ui]'
 """
 
@@ -17,13 +17,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from tesla_lab.errors import TeslaError
+from tesla_lab.errors import MissingDependencyError
 
 __all__ = ["MissingDependencyError", "require"]
-
-
-class MissingDependencyError(TeslaError, ImportError):
-    """An optional package the workbench needs is not installed; the message names the extra to install."""
 
 
 def require(module: str, *, extra: str = "ui") -> ModuleType:

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from tesla_lab.data import FillMissing, OneHot, Pipeline, Transform, split_indices
-from tesla_lab.data.ingest import select_columns
-from tesla_lab.data.prepare import TRANSFORMS
+from tesla_lab.data.pipeline import TRANSFORMS
+from tesla_lab.data.sources import select_columns
 from tesla_lab.errors import ConfigError, DataError
 
 __all__ = ["detect_task", "column_kinds", "parse_steps", "build_pipeline", "sorted_labels", "PreparedData",

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from tesla_lab.errors import ConfigError, TeslaError
+from tesla_lab.errors import ConfigError, MonitorError, TeslaError
 from tesla_lab.store import Project
 from tesla_lab.ui import plots
 from tesla_lab.ui.state.base import StateBase, action, param
@@ -32,10 +32,6 @@ __all__ = ["MonitorState", "MonitorError", "DRIFT_COLUMNS", "LATENCY_KEYS"]
 DRIFT_COLUMNS = ["feature", "psi", "status"]
 LATENCY_KEYS = ("p50", "p90", "p99")
 _TIMEOUT_S = 5.0
-
-
-class MonitorError(TeslaError, RuntimeError):
-    """The model server could not be reached or refused the request."""
 
 
 def _empty_drift() -> pd.DataFrame:
