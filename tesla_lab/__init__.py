@@ -27,11 +27,11 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``tesla.ui`` (widgets, dashboard) and ``tesla.batch`` (papermill runs) load on first use: they import
-    Panel / papermill, which plain training does not need."""
+    """``tesla.ui`` (widgets, dashboard), ``tesla.batch`` (papermill runs) and ``tesla.datasets`` (MNIST & co.)
+    load on first use: plain training needs none of them."""
     import importlib
 
-    targets = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks"}
+    targets = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks", "datasets": "tesla_lab.datasets"}
     if name in targets:
         return importlib.import_module(targets[name])
     raise AttributeError(f"module 'tesla_lab' has no attribute {name!r}")
