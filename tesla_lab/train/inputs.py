@@ -71,8 +71,8 @@ def check_training_input(model: torch.nn.Module, X: Any) -> None:
     (False, 1.0)
     """
     peak = _peak(X)
-    if peak is None:
-        return
+    if peak is None or any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules()):
+        return  # not an array, or token ids for an embedding (not pixels)
     object.__setattr__(model, _ATTR, peak)  # plain attribute: not a parameter, not in the state_dict
     is_uint8, top = peak
     if is_uint8 and top > 1:

@@ -124,3 +124,15 @@ def test_softmax_layer_round_trips_through_config():
     again = tesla.nn.build_model(model.get_config())
     assert isinstance(again[-1], Softmax) and again[-1].dim == 1
     assert type(tesla.nn.get_activation("softmax")) is Softmax
+
+
+def test_tensor_network_softmax_output_trains_like_logits():
+    X, y = _data()
+    nets = []
+    for act in ("softmax", None):
+        torch.manual_seed(0)
+        nets.append(tesla.TensorNetwork(input_dim=16, hidden_dim=8, output_dim=3, tt_rank=2, output_activation=act))
+    runs = [tesla.train(net, X.reshape(len(X), -1), y, "sgd", "cross_entropy", epochs=2, lr=0.5, seed=0,
+                        device="cpu") for net in nets]
+    assert runs[0].history["loss"] == runs[1].history["loss"]
+    assert _same_weights(*nets)
