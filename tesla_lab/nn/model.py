@@ -185,7 +185,8 @@ loss='cross_entropy') before fit/evaluate
         return self._trainer().evaluate(self, X, y, loss_fn=self._loss, batch_size=batch_size, metrics=cfg.metrics)
 
     def predict(self, X: Any, *, batch_size: int = 256) -> np.ndarray:
-        """Model outputs for ``X`` as a NumPy array (logits for classifiers; see :meth:`predict_classes`)."""
+        """Model outputs for ``X`` as a NumPy array: probabilities after a final softmax/sigmoid, else logits (see
+        :meth:`predict_classes`)."""
         from tesla_lab.train import Trainer
 
         self._build_from(X)
