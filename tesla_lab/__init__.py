@@ -16,7 +16,7 @@ from typing import Any
 
 # `train` and `automl` are packages that are also callable: tesla.train(model, X, y, optimizer, loss_fn, epochs),
 # tesla.automl(df, "y", time_budget=60)
-_SUBMODULES = ("automl", "data", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn",
+_SUBMODULES = ("automl", "data", "datasets", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn",
                "train", "utils", "workflow")
 # public name -> the module that defines it
 _NAMES = {
@@ -33,7 +33,7 @@ _NAMES = {
 _EXTRA = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks"}
 
 __all__ = [
-    "automl", "data", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn", "train",
+    "automl", "data", "datasets", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn", "train",
     "utils", "workflow",
     "Project", "TrainConfig", "train_model", "evaluate_model", "deploy_model", "make_model", "ModelBundle",
     "load_bundle",

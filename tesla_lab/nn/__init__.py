@@ -14,6 +14,7 @@ from tesla_lab.nn.attention import SparseAttention
 from tesla_lab.nn.compress import CompressionReport, compress
 from tesla_lab.nn.config import build_model, layer_config, layer_from_config
 from tesla_lab.nn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, Reshape
+from tesla_lab.nn.logits import Sigmoid, Softmax
 from tesla_lab.nn.model import CompileConfig, Model
 from tesla_lab.nn.network import Residual, TensorNetwork
 from tesla_lab.nn.sequential import Sequential
@@ -25,6 +26,7 @@ from tesla_lab.nn.wrappers import Checkpointed, MixedPrecision
 __all__ = [
     "ACTIVATIONS", "DEFAULT_ACTIVATION", "get_activation",
     "Activation", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "LeakyReLU", "MaxPool2D", "Reshape",
+    "Softmax", "Sigmoid",
     "TTLinear", "compress", "CompressionReport",
     "SparseLinear", "prune", "PruneReport", "SparseAttention",
     "Checkpointed", "MixedPrecision", "Residual",

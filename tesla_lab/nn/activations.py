@@ -13,6 +13,7 @@ from collections.abc import Callable
 from torch import nn
 
 from tesla_lab._registry import Registry
+from tesla_lab.nn.logits import Sigmoid, Softmax
 
 __all__ = ["ACTIVATIONS", "DEFAULT_ACTIVATION", "get_activation"]
 
@@ -28,9 +29,9 @@ ACTIVATIONS.register("elu", nn.ELU)
 ACTIVATIONS.register("selu", nn.SELU)
 ACTIVATIONS.register("silu", nn.SiLU, "swish")
 ACTIVATIONS.register("tanh", nn.Tanh)
-ACTIVATIONS.register("sigmoid", nn.Sigmoid)
+ACTIVATIONS.register("sigmoid", Sigmoid)  # keeps its logits for the BCE loss (Keras semantics)
 ACTIVATIONS.register("softplus", nn.Softplus)
-ACTIVATIONS.register("softmax", lambda: nn.Softmax(dim=-1))
+ACTIVATIONS.register("softmax", Softmax)  # dim=-1; keeps its logits for cross entropy (Keras semantics)
 ACTIVATIONS.register("log_softmax", lambda: nn.LogSoftmax(dim=-1))
 ACTIVATIONS.register("linear", nn.Identity, "none", "identity")
 

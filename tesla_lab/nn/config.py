@@ -24,6 +24,7 @@ from tesla_lab._registry import Registry
 from tesla_lab.errors import ConfigError
 from tesla_lab.nn import layers as L
 from tesla_lab.nn.attention import SparseAttention
+from tesla_lab.nn.logits import Sigmoid, Softmax
 from tesla_lab.nn.sparse import SparseLinear
 from tesla_lab.nn.tt_linear import TTLinear
 from tesla_lab.nn.wrappers import Checkpointed, MixedPrecision
@@ -33,6 +34,8 @@ __all__ = ["build_model", "layer_config", "layer_from_config", "LAYER_TYPES"]
 LAYER_TYPES: Registry[nn.Module] = Registry("layer type")
 for _cls in (L.Dense, L.Flatten, L.Reshape, L.BatchNorm, L.LeakyReLU, L.Dropout, L.Conv2D, L.MaxPool2D,
              L.Activation, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.Identity):
+    LAYER_TYPES.register(_cls.__name__, _cls)
+for _cls in (Softmax, Sigmoid):  # TESLA's, which keep their logits for the loss (over torch's of the same name)
     LAYER_TYPES.register(_cls.__name__, _cls)
 
 

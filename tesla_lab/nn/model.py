@@ -20,6 +20,7 @@ from torch.nn.parameter import UninitializedParameter
 
 from tesla_lab.errors import ConfigError, NotFittedError
 from tesla_lab.loss import get_loss, is_classification_loss
+from tesla_lab.nn.logits import final_activation
 from tesla_lab.nn.summary import ModelSummary, summarize
 from tesla_lab.optim import OPTIMIZERS, get_optimizer
 from tesla_lab.utils import to_tensor
@@ -184,7 +185,8 @@ loss='cross_entropy') before fit/evaluate
         return self._trainer().evaluate(self, X, y, loss_fn=self._loss, batch_size=batch_size, metrics=cfg.metrics)
 
     def predict(self, X: Any, *, batch_size: int = 256) -> np.ndarray:
-        """Model outputs for ``X`` as a NumPy array (logits for classifiers; see :meth:`predict_classes`)."""
+        """Model outputs for ``X`` as a NumPy array: probabilities after a final softmax/sigmoid, else logits (see
+        :meth:`predict_classes`)."""
         from tesla_lab.train import Trainer
 
         self._build_from(X)
@@ -192,11 +194,13 @@ loss='cross_entropy') before fit/evaluate
         return Trainer(device=device).predict(self, X, batch_size=batch_size).numpy()
 
     def predict_classes(self, X: Any, *, batch_size: int = 256) -> np.ndarray:
-        """Predicted class index per sample (argmax of the outputs; threshold 0 of a single logit)."""
+        """Predicted class index per sample (argmax of the outputs; a single output: logit > 0, or probability
+        > 0.5 after a final sigmoid)."""
         out = self.predict(X, batch_size=batch_size)
         if out.ndim == 2 and out.shape[1] > 1:
             return out.argmax(axis=1)
-        return (out.reshape(-1) > 0).astype(np.int64)
+        threshold = 0.5 if isinstance(final_activation(self), nn.Sigmoid) else 0.0  # probability vs logit
+        return (out.reshape(-1) > threshold).astype(np.int64)
 
     @property
     def is_classifier(self) -> bool:

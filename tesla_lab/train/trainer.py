@@ -34,6 +34,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from tesla_lab.errors import ConfigError, DataError, NotFittedError, ShapeError, TeslaError
 from tesla_lab.loss import get_loss, is_classification_loss
+from tesla_lab.nn.logits import binary_threshold
 from tesla_lab.optim import get_optimizer
 from tesla_lab.train.callbacks import Callback, History, ProgressBar
 from tesla_lab.train.checkpoint import (
@@ -45,6 +46,7 @@ from tesla_lab.train.checkpoint import (
     save_checkpoint,
 )
 from tesla_lab.train.distributed import SingleProcess, Strategy, get_strategy, resolve_strategy
+from tesla_lab.train.inputs import check_inference_input, check_training_input
 from tesla_lab.train.metrics import StreamingMetric, accumulator_dtype, build_metrics, sync
 from tesla_lab.train.precision import _ALIASES, Precision, resolve_precision
 from tesla_lab.utils import check_xy, resolve_device, set_seed, to_tensor
@@ -636,7 +638,8 @@ class Trainer:
             raise ConfigError(f"strategy={strategy.name!r} does not support fp16 loss scaling of sharded gradients "
                               f"(precision={self.precision!r}); use precision='bf16' (or 'fp32')")
         loss = get_loss(loss_fn)
-        threshold = 0.0 if isinstance(loss, torch.nn.BCEWithLogitsLoss) else 0.5
+        threshold = binary_threshold(model, loss)  # 0.5 on a final sigmoid's probabilities, 0 on logits
+        check_training_input(model, X)  # raw uint8 pixels: one warning naming the fix
         train_metrics = build_metrics(metrics, binary_threshold=threshold)
         val_metrics = build_metrics(metrics, binary_threshold=threshold)
         amp = precision.autocast()  # ONE autocast object, re-entered each step (None for fp32)
@@ -939,7 +942,8 @@ class Trainer:
         batch_size = _check_int("batch_size", batch_size, 1)
         model, device, precision = self._setup_model(model)
         loss = get_loss(loss_fn) if loss_fn is not None else self.loss_fn
-        threshold = 0.0 if isinstance(loss, torch.nn.BCEWithLogitsLoss) else 0.5
+        threshold = binary_threshold(model, loss)
+        check_inference_input(model, X)
         ms = build_metrics(metrics, binary_threshold=threshold)
         if loss is None and not ms:
             raise ConfigError("nothing to evaluate: pass loss_fn= (e.g. 'mse') and/or metrics= (e.g. ['accuracy'])")
@@ -961,6 +965,7 @@ class Trainer:
         batch_size = _check_int("batch_size", batch_size, 1)
         model, device, precision = self._setup_model(model)
         amp = precision.autocast()
+        check_inference_input(model, X)
         data = self._prepare(model, X, None, None, device, need_y=False, batch_size=batch_size)
         self._probe_first(model, data, None, (), amp, batch_size)
         outs = []
