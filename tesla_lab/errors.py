@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # for annotations only: errors.py is the lowest layer and imp
     from tesla_lab.train.launch import LaunchResult
 
 __all__ = [
+    "DownloadError", "ChecksumError",
     "TeslaError",
     "ConfigError",
     "ShapeError",
@@ -74,6 +75,14 @@ class NotFittedError(TeslaError, RuntimeError):
 
 class CheckpointError(TeslaError, RuntimeError):
     """A checkpoint cannot be written or read back."""
+
+
+class DownloadError(TeslaError, OSError):
+    """A data set file is not in the cache and cannot be downloaded; the message says where to put it by hand."""
+
+
+class ChecksumError(DownloadError, DataError):
+    """A downloaded file does not have its published SHA-256 sum; it was not kept."""
 
 
 class StoreError(TeslaError, RuntimeError):

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tesla_lab._atomic import atomic_path
-from tesla_lab.errors import DataError, TeslaError
+from tesla_lab.errors import ChecksumError, DownloadError
 
 __all__ = ["DATA_DIR_ENV", "DownloadError", "ChecksumError", "data_home", "dataset_folder", "fetch_files"]
 
@@ -27,14 +27,6 @@ log = logging.getLogger(__name__)
 #: environment variable that overrides the cache root ``~/.tesla/datasets``
 DATA_DIR_ENV = "TESLA_DATA_DIR"
 _CHUNK = 1 << 20
-
-
-class DownloadError(TeslaError, OSError):
-    """A data set file is not in the cache and cannot be downloaded; the message says where to put it by hand."""
-
-
-class ChecksumError(DownloadError, DataError):
-    """A downloaded file does not have its published SHA-256 sum; it was not kept."""
 
 
 def data_home() -> Path:
