@@ -55,13 +55,14 @@ def _csv_error(path: Path, exc: Exception) -> DataError:
     if isinstance(exc, UnicodeDecodeError):
         return DataError(
             f"CSV file '{path}' is not UTF-8 text ({exc.reason}); if it is text in another "
-            "encoding pass encoding='latin-1' (or the right one), otherwise use the loader for its real format"
+            "encoding pass encoding='latin-1' (CLI: --encoding latin-1) or the right one, otherwise use the loader for "
+            "its real format"
         )
     line = re.search(r"line (\d+)", str(exc))
     where = f" at line {line.group(1)}" if line else ""
     return DataError(
         f"malformed CSV in '{path}'{where}: {str(exc).strip()}; fix that row (each row needs as many fields as the "
-        "header) or pass on_bad_lines='skip' to drop bad rows"
+        "header) or pass on_bad_lines='skip' (CLI: --on-bad-lines skip) to drop bad rows"
     )
 
 
@@ -120,7 +121,7 @@ def load_csv(path: PathLike, **kw: Any) -> pd.DataFrame:
     ...
     tesla_lab.errors.DataError: malformed CSV in '...bad.csv' at line 3: Error tokenizing data. C error: Expected 2 \
 fields in line 3, saw 3...; fix that row (each row needs as many fields as the header) or pass on_bad_lines='skip' \
-to drop bad rows
+(CLI: --on-bad-lines skip) to drop bad rows
     """
     p = _file(path)
     limits = kw.pop("limits", None)
@@ -267,11 +268,12 @@ def load_pickle(path: PathLike, *, trust: bool = False) -> pd.DataFrame:
     Traceback (most recent call last):
     ...
     tesla_lab.errors.DataError: refusing to unpickle 'data.pkl': loading a pickle can execute arbitrary code. Pass \
-trust=True only for files you created yourself; prefer Parquet or CSV for data you share
+trust=True (CLI: --trust) only for files you created yourself; prefer Parquet or CSV for data you share
     """
     if not trust:
         raise DataError(
-            f"refusing to unpickle '{path}': loading a pickle can execute arbitrary code. Pass trust=True only for "
+            f"refusing to unpickle '{path}': loading a pickle can execute arbitrary code. Pass trust=True (CLI: "
+            "--trust) only for "
             "files you created yourself; prefer Parquet or CSV for data you share"
         )
     p = _file(path)
