@@ -29,13 +29,34 @@ def _configure_load(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="NAME", help="dataset name in the project")
     parser.add_argument("--target", help="the target column (remembered as the default for `tesla train`)")
     parser.add_argument("-m", "--message", default="", help="a note stored with the version")
+    reading = parser.add_argument_group("reading the file")
+    reading.add_argument("--encoding", help="text encoding of a CSV/JSON file (default utf-8), e.g. latin-1")
+    reading.add_argument("--on-bad-lines", choices=["error", "skip", "warn"], default=None,
+                         help="CSV rows with too many fields: error (default), skip or warn")
+    reading.add_argument("--sep", help="CSV field separator (default ',', tab for .tsv)")
+    reading.add_argument("--query", help="SQL query for a database file or URL")
+    reading.add_argument("--table", help="table of a database file or URL to load whole")
+    reading.add_argument("--trust", action="store_true",
+                         help="allow loading a pickle (runs code from the file: only for files you made)")
+
+
+def _reader_options(args: argparse.Namespace) -> dict[str, object]:
+    """The reader options given on the command line (only those set)."""
+    names = {"encoding": "encoding", "on_bad_lines": "on_bad_lines", "sep": "sep", "query": "query",
+             "table": "table"}
+    options: dict[str, object] = {key: getattr(args, attr) for attr, key in names.items()
+                                  if getattr(args, attr, None) is not None}
+    if getattr(args, "trust", False):
+        options["trust"] = True
+    return options
 
 
 def _run_load(args: argparse.Namespace) -> int:
     from tesla_lab.workflow import dataset_target, load_dataset
 
     project = get_project(args)
-    version = load_dataset(project, args.data, args.output, target=args.target, message=args.message)
+    version = load_dataset(project, args.data, args.output, target=args.target, message=args.message,
+                           options=_reader_options(args))
     target = dataset_target(project, version.name)
     note = f" (target: {target})" if target else " (target: last column unless --target is given to train)"
     out(f"stored {version.name} v{version.version}: {version.n_rows} rows x {version.n_cols} columns{note}")

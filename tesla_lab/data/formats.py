@@ -12,16 +12,19 @@ and JSON lines, Parquet, and pickle (only with ``trust=True``). pandas/pyarrow e
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tesla_lab.data.sources import PathLike, _file, _is_compressed, _suffix, select_columns
+from tesla_lab.data.limits import check_text_table, read_capped
+from tesla_lab.data.sources import PathLike, _file, _suffix, select_columns
 from tesla_lab.errors import DataError
 
 __all__ = ["load_csv", "load_json", "load_parquet", "load_pickle"]
@@ -52,21 +55,56 @@ def _csv_error(path: Path, exc: Exception) -> DataError:
     if isinstance(exc, UnicodeDecodeError):
         return DataError(
             f"CSV file '{path}' is not UTF-8 text ({exc.reason}); if it is text in another "
-            "encoding pass encoding='latin-1' (or the right one), otherwise use the loader for its real format"
+            "encoding pass encoding='latin-1' (CLI: --encoding latin-1) or the right one, otherwise use the loader for "
+            "its real format"
         )
     line = re.search(r"line (\d+)", str(exc))
     where = f" at line {line.group(1)}" if line else ""
     return DataError(
         f"malformed CSV in '{path}'{where}: {str(exc).strip()}; fix that row (each row needs as many fields as the "
-        "header) or pass on_bad_lines='skip' to drop bad rows"
+        "header) or pass on_bad_lines='skip' (CLI: --on-bad-lines skip) to drop bad rows"
     )
 
 
-def _read_csv(path: Path, engine: str, kw: dict[str, Any]) -> pd.DataFrame:
+def _wide_row(source: Any, sep: str) -> tuple[int, int, int] | None:
+    """(line, fields, header fields) of the first row with more fields than the header, if any."""
+    import csv
+
+    text = io.TextIOWrapper(io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb"),
+                            encoding="utf-8", errors="replace", newline="")
+    with text:
+        reader = csv.reader(text, delimiter=sep or ",")
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                return reader.line_num, len(row), len(header)
+    return None
+
+
+def _read_csv(path: Path, engine: str, kw: dict[str, Any], data: bytes | None = None) -> pd.DataFrame:
+    source: Any = io.BytesIO(data) if data is not None else path
+    guard_index = engine == "c" and "index_col" not in kw and "names" not in kw and "header" not in kw
+    if guard_index:
+        # with more fields in the rows than in the header, pandas silently turns the first field(s) into the
+        # index (every column shifts by one); index_col=False keeps the columns in place, and the row is an error
+        kw = {**kw, "index_col": False}
     try:
-        return pd.read_csv(path, engine=engine, **kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(source, engine=engine, **kw)
     except (ValueError, NotImplementedError) as exc:  # ParserError, EmptyDataError, UnicodeDecodeError, ArrowInvalid
         raise _csv_error(path, exc) from exc
+    for warning in caught:
+        if guard_index and "does not match length of data" in str(warning.message):
+            if kw.get("on_bad_lines") in ("skip", "warn"):
+                continue
+            found = _wide_row(data if data is not None else path, kw.get("sep", ","))
+            where = f"line {found[0]} has {found[1]} fields but the header has {found[2]}" if found else \
+                "a row has more fields than the header"
+            raise DataError(f"malformed CSV in '{path}': {where}; fix that row (each row needs as many fields as the "
+                            "header) or pass on_bad_lines='skip' to drop such rows (CLI: --on-bad-lines skip)")
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return frame
 
 
 def load_csv(path: PathLike, **kw: Any) -> pd.DataFrame:
@@ -83,27 +121,38 @@ def load_csv(path: PathLike, **kw: Any) -> pd.DataFrame:
     ...
     tesla_lab.errors.DataError: malformed CSV in '...bad.csv' at line 3: Error tokenizing data. C error: Expected 2 \
 fields in line 3, saw 3...; fix that row (each row needs as many fields as the header) or pass on_bad_lines='skip' \
-to drop bad rows
+(CLI: --on-bad-lines skip) to drop bad rows
     """
     p = _file(path)
-    if not _is_compressed(p):
+    limits = kw.pop("limits", None)
+    data = read_capped(p, limits)  # decompressed (capped) bytes of a .gz/.zip/...; None for a plain file
+    if data is None:
         with p.open("rb") as fh:
             head = fh.read(8192)
-        if not head.strip():
-            raise _csv_error(p, pd.errors.EmptyDataError())
-        if b"\x00" in head:
-            raise DataError(
-                f"'{p}' looks binary (NUL bytes in its first 8 KiB), not CSV text; if it is Parquet, pickle or "
-                "Excel, give it the matching extension or call that loader"
-            )
+    else:
+        head = data[:8192]
+    if not head.strip():
+        raise _csv_error(p, pd.errors.EmptyDataError())
+    if b"\x00" in head:
+        raise DataError(
+            f"'{p}' looks binary (NUL bytes in its first 8 KiB), not CSV text; if it is Parquet, pickle or "
+            "Excel, give it the matching extension or call that loader"
+        )
     if _suffix(p) == ".tsv":
         kw.setdefault("sep", "\t")
+    check_text_table(p, data, limits, sep=kw.get("sep") or kw.get("delimiter") or ",")
+    if data is not None:
+        kw.pop("compression", None)  # already decompressed
+    return _no_rows_check(p, _parse_csv(p, data, kw))
+
+
+def _parse_csv(p: Path, data: bytes | None, kw: dict[str, Any]) -> pd.DataFrame:
     engine = kw.pop("engine", None)
     if engine is not None:
-        return _read_csv(p, engine, kw)
+        return _read_csv(p, engine, kw, data)
     if _HAS_PYARROW and not set(kw) & set(_PYARROW_UNSUPPORTED):
         try:
-            df = _read_csv(p, "pyarrow", kw)
+            df = _read_csv(p, "pyarrow", kw, data)
         except DataError as exc:
             logger.debug("pyarrow could not parse %s (%s); retrying with the C engine", p, exc)
         else:
@@ -111,7 +160,15 @@ to drop bad rows
             if not any(df.iloc[:, i].map(lambda v: isinstance(v, bytes)).any() for i in text_columns):
                 return df
             # pyarrow keeps text it cannot decode as bytes; the C engine reports the encoding problem instead
-    return _read_csv(p, "c", kw)
+    return _read_csv(p, "c", kw, data)
+
+
+def _no_rows_check(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) == 0:
+        raise DataError(f"'{path}' has a header ({len(frame.columns)} columns: "
+                        f"{', '.join(map(str, frame.columns[:5]))}{', ...' if len(frame.columns) > 5 else ''}) but no "
+                        "data rows; add rows below the header")
+    return frame
 
 
 # -------------------------------------------------------------------------------------------------- JSON
@@ -211,11 +268,12 @@ def load_pickle(path: PathLike, *, trust: bool = False) -> pd.DataFrame:
     Traceback (most recent call last):
     ...
     tesla_lab.errors.DataError: refusing to unpickle 'data.pkl': loading a pickle can execute arbitrary code. Pass \
-trust=True only for files you created yourself; prefer Parquet or CSV for data you share
+trust=True (CLI: --trust) only for files you created yourself; prefer Parquet or CSV for data you share
     """
     if not trust:
         raise DataError(
-            f"refusing to unpickle '{path}': loading a pickle can execute arbitrary code. Pass trust=True only for "
+            f"refusing to unpickle '{path}': loading a pickle can execute arbitrary code. Pass trust=True (CLI: "
+            "--trust) only for "
             "files you created yourself; prefer Parquet or CSV for data you share"
         )
     p = _file(path)

@@ -34,7 +34,7 @@ def _quote_identifier(name: str) -> tuple[str | None, str]:
     if not 1 <= len(parts) <= 2 or not all(isinstance(p, str) and _IDENTIFIER.fullmatch(p) for p in parts):
         raise ConfigError(
             f"table name {name!r} is not a plain identifier (letters, digits and _, optionally schema.table); "
-            "for anything else pass query='SELECT * FROM \"odd name\"'"
+            "for anything else pass query='SELECT * FROM \"odd name\"' (CLI: --query)"
         )
     return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
@@ -65,7 +65,7 @@ def _load_sqlite(path: Path, query: str | None, table: str | None, params: Any) 
             if len(tables) != 1:
                 raise ConfigError(
                     f"'{p}' holds {len(tables)} tables ({', '.join(tables) or 'none'}); pass table='name' or "
-                    "query='SELECT ...'"
+                    "query='SELECT ...' (CLI: --table NAME or --query 'SELECT ...')"
                 )
             table = tables[0]
         if table is not None:
@@ -131,7 +131,7 @@ def load_sql(
     Traceback (most recent call last):
     ...
     tesla_lab.errors.ConfigError: table name 't; DROP TABLE t' is not a plain identifier (letters, digits and _, \
-optionally schema.table); for anything else pass query='SELECT * FROM "odd name"'
+optionally schema.table); for anything else pass query='SELECT * FROM "odd name"' (CLI: --query)
     """
     if url_or_path is None:
         raise ConfigError("load_sql needs url_or_path: a SQLite file path or a database URL like 'postgresql://...'")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.runs import from_json, now, to_datetime, to_timestamps
 
-__all__ = ["DatasetStore", "DatasetVersion", "DatasetDiff", "content_hash", "row_hashes"]
+__all__ = ["check_dataset_name", "DatasetStore", "DatasetVersion", "DatasetDiff", "content_hash", "row_hashes"]
 
 _FORMAT = "tesla_lab.dataset/1"
 
@@ -175,10 +176,28 @@ class DatasetDiff:
         return "\n".join(lines)
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
 def _check_name(name: Any) -> str:
+    """A dataset name: letters, digits, '.', '_' and '-' (no path separators, no '..'), at most 128 characters.
+
+    >>> _check_name("../../x")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: a dataset name may hold letters, digits, '.', '_' and '-' (starting with a \
+letter or digit, at most 128 characters); got '../../x'
+    """
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"a dataset name must be a non-empty string (e.g. 'mnist'); got {name!r}")
-    return name.strip()
+    name = name.strip()
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise ConfigError("a dataset name may hold letters, digits, '.', '_' and '-' (starting with a letter or digit, "
+                          f"at most 128 characters); got {name!r}")
+    return name
+
+
+check_dataset_name = _check_name
 
 
 class DatasetStore:

@@ -40,6 +40,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
 TOKEN_ENV = "TESLA_DASHBOARD_TOKEN"
 _MIN_TOKEN = 8
+DASHBOARD_THREADS = 4  # worker threads for widget callbacks (see serve_dashboard)
 
 
 def _is_loopback(host: str) -> bool:
@@ -116,6 +117,9 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
             "TESLA_COOKIE_SECRET") or secrets.token_urlsafe(32))
     logger.info("TESLA Lab dashboard for project %s (%s) on http://%s:%d%s", project.name, root, host, port,
                 " (login with the token as password)" if auth else "")
+    # widget events run on worker threads, never on the server's event loop: parsing an upload or profiling a wide
+    # table cannot stop the server from answering other sessions (and /liveness) meanwhile
+    pn.config.nthreads = max(int(pn.config.nthreads or 0), DASHBOARD_THREADS)
     server = pn.serve({"/": session}, port=port, address=host, websocket_origin=origins, show=show,
                       threaded=threaded, liveness=True, title="TESLA Lab", **options)
     if not hasattr(server, "port"):

@@ -20,12 +20,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from tesla_lab import data
 from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store import DatasetVersion, Project
+from tesla_lab.store.datasets import check_dataset_name
 
 __all__ = ["DataSource", "parse_ref", "resolve_data", "load_dataset", "snapshot_source", "dataset_target",
            "last_dataset", "remember_dataset"]
@@ -114,8 +116,8 @@ def _file_stem(path: str) -> str:
     return p.stem or p.name
 
 
-def _from_loader(spec: str, kind: str) -> DataSource:
-    frame = data.load(spec)
+def _from_loader(spec: str, kind: str, options: dict[str, Any] | None = None) -> DataSource:
+    frame = data.load(spec, **(options or {}))
     info = frame.attrs.get("sample_info") or {}
     shape = info.get("image_shape") or frame.attrs.get("image_shape")
     name = info.get("name") or (_file_stem(spec) if kind == "file" else spec)
@@ -177,9 +179,10 @@ def snapshot_source(project: Project, source: DataSource, name: str | None = Non
 
 
 def load_dataset(project: Project, source: str, name: str, *, target: str | None = None,
-                 message: str = "") -> DatasetVersion:
+                 message: str = "", options: dict[str, Any] | None = None) -> DatasetVersion:
     """``tesla load``: read ``source`` (file or sample), check ``target`` is a column, snapshot it as the next
     version of dataset ``name`` and make it the default for training. Nothing is stored when a check fails.
+    ``options`` go to the file's reader (``encoding``, ``on_bad_lines``, ``query``, ``table``, ``trust``, ...).
 
     >>> import tempfile
     >>> load_dataset(Project.init(tempfile.mkdtemp()), "iris", "flowers", target="species")
@@ -193,7 +196,8 @@ def load_dataset(project: Project, source: str, name: str, *, target: str | None
     if not isinstance(source, str) or not source.strip():
         raise ConfigError(f"tesla load needs a file path or sample name; got {source!r}")
     is_sample = not _looks_like_file(source) and (source.startswith("sample:") or source in data.samples.SAMPLES)
-    loaded = _from_loader(source, "sample" if is_sample else "file")
+    check_dataset_name(name)  # before reading anything
+    loaded = _from_loader(source, "sample" if is_sample else "file", options)
     if target is not None:
         data.ingest.select_columns(loaded.frame, None, target)  # DataError naming the columns
     stored = snapshot_source(project, loaded, name.strip(), message)

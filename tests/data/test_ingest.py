@@ -156,7 +156,7 @@ def test_corrupt_parquet_is_a_data_error(tmp_path):
 def test_pickle_is_refused_without_trust(tmp_path):
     path = tmp_path / "t.pkl"
     FRAME.to_pickle(path)
-    with pytest.raises(DataError, match="refusing to unpickle .*can execute arbitrary code. Pass trust=True only"):
+    with pytest.raises(DataError, match=r"refusing to unpickle .*arbitrary code. Pass trust=True \(CLI: --trust\)"):
         load(path)
     pd.testing.assert_frame_equal(load(path, trust=True), FRAME)
     pd.testing.assert_frame_equal(DataIngestion(root=tmp_path).load_pickle("t.pkl", trust=True), FRAME)

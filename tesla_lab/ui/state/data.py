@@ -17,6 +17,7 @@ the features; store dataset versions.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ __all__ = ["DataState", "SOURCES"]
 logger = logging.getLogger(__name__)
 
 SOURCES = ("sample", "upload", "path")
+
+
+def max_upload_bytes() -> int:
+    """The largest upload the Data view accepts: ``$TESLA_MAX_UPLOAD_MB`` (default 200) MB."""
+    value = os.environ.get("TESLA_MAX_UPLOAD_MB", "").strip()
+    try:
+        return int(float(value) * 2**20) if value else 200 * 2**20
+    except ValueError as exc:
+        raise ConfigError(f"$TESLA_MAX_UPLOAD_MB must be a number of megabytes; got {value!r}") from exc
 
 
 def _dataset_name(text: str) -> str:
@@ -94,6 +104,11 @@ class DataState(StateBase):
             raise ConfigError("an upload needs its file name (the extension tells how to read it)")
         if not content:
             raise DataError(f"the uploaded file {filename!r} is empty; choose a file with data in it")
+        limit = max_upload_bytes()
+        if len(content) > limit:
+            raise DataError(f"the uploaded file {filename!r} has {len(content) / 2**20:.0f} MB, more than the "
+                            f"{limit // 2**20} MB an upload may have; give its path (Path / SQL) instead, or raise "
+                            "the limit (TESLA_MAX_UPLOAD_MB)")
         base = Path(filename).name
         with tempfile.TemporaryDirectory(prefix="tesla-upload-") as tmp:
             path = Path(tmp) / base
