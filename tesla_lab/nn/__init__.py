@@ -16,6 +16,7 @@ from tesla_lab.nn.config import build_model, layer_config, layer_from_config
 from tesla_lab.nn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, Reshape
 from tesla_lab.nn.model import CompileConfig, Model
 from tesla_lab.nn.network import Residual, TensorNetwork
+from tesla_lab.nn.parallel import ModelParallel
 from tesla_lab.nn.sequential import Sequential
 from tesla_lab.nn.sparse import PruneReport, SparseLinear, prune
 from tesla_lab.nn.summary import LayerSummary, ModelSummary, count_params, summarize
@@ -27,7 +28,7 @@ __all__ = [
     "Activation", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "LeakyReLU", "MaxPool2D", "Reshape",
     "TTLinear", "compress", "CompressionReport",
     "SparseLinear", "prune", "PruneReport", "SparseAttention",
-    "Checkpointed", "MixedPrecision", "Residual",
+    "Checkpointed", "MixedPrecision", "ModelParallel", "Residual",
     "Model", "CompileConfig", "Sequential", "TensorNetwork",
     "build_model", "layer_config", "layer_from_config",
     "summarize", "count_params", "ModelSummary", "LayerSummary",
