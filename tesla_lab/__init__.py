@@ -14,6 +14,7 @@ from tesla_lab.models import ModelBundle, load_bundle, make_model
 from tesla_lab.nn import Sequential, TensorNetwork, TTLinear, build_model, compress
 from tesla_lab.store import Project
 from tesla_lab.train import Trainer, evaluate, predict
+from tesla_lab.train.launch import launch
 from tesla_lab.workflow import TrainConfig, deploy_model, evaluate_model, train_model
 
 __all__ = [
@@ -21,7 +22,7 @@ __all__ = [
     "Project", "TrainConfig", "train_model", "evaluate_model", "deploy_model", "make_model", "ModelBundle",
     "load_bundle",
     "TeslaError", "Sequential", "TensorNetwork", "TTLinear", "build_model", "compress",
-    "Trainer", "evaluate", "predict",
+    "Trainer", "evaluate", "predict", "launch",
 ]
 __version__ = "0.1.0"
 

@@ -79,6 +79,15 @@ class TensorNetwork(Model):
     """A network ``input_dim → hidden_dim → ... → output_dim``: a first hidden layer (tensor train when both sizes
     factorize), the layers added with :meth:`add_layer`, then a dense output layer.
 
+    Layers take per-layer options (sparse attention, gradient checkpointing, mixed precision, data and model
+    parallelism: see :meth:`add_layer`), which :meth:`summary` lists per layer. ``loss='mse'`` with integer class
+    labels one-hot encodes them to the ``output_dim`` outputs.
+
+    >>> net = TensorNetwork(input_dim=100, hidden_dim=10, output_dim=10)
+    >>> net = net.add_layer(input_dim=10, hidden_dim=10, output_dim=10, checkpoint_gradients=True)
+    >>> net.layer_flags()
+    {'hidden1': ('checkpoint_gradients',)}
+
     Args:
         input_dim: features per sample (images are flattened: (N, 8, 8) works with input_dim=64).
         hidden_dim: width of the first hidden layer, and the default ``units`` of added layers.
