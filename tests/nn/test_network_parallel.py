@@ -127,3 +127,16 @@ def test_flags_show_the_active_strategy_in_the_summary(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     net = tesla.TensorNetwork(8, 8, 2).add_layer(input_dim=8, output_dim=8, model_parallel=True)
     assert "Parallel: DDP over 2 processes; hidden1 sharded over them (FSDP)" in str(net.summary())
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA devices")
+def test_flags_on_two_gpus_match_one_process(tmp_path):
+    result = launch(SCRIPT, [str(tmp_path)], nproc=2, rdzv_endpoint=f"127.0.0.1:{_free_port()}", timeout=300)
+    assert result.ok, f"torchrun failed (rank {result.failed_rank}):\n{result.error}"  # NCCL, cuda:LOCAL_RANK
+    for flag in ("data_parallel", "model_parallel"):
+        expected = {k: v.cpu() for k, v in _reference(flag).items()}
+        for rank in (0, 1):
+            weights, info = _result(tmp_path, flag, rank)
+            assert info["world_size"] == 2 and _max_diff(weights, expected) < 1e-4
