@@ -388,7 +388,7 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         cfg = self.get_compile_config()
         data_parallel, model_parallel = self._parallel_flags()
         strategy = choose_strategy(data_parallel, model_parallel, world_size())
-        if strategy == "single" and not self._parallel_warned:
+        if strategy == "single" and not getattr(self, "_parallel_warned", False):
             names = [k for k, on in (("data_parallel", data_parallel), ("model_parallel", model_parallel)) if on]
             warnings.warn(inactive_message(names), UserWarning, stacklevel=2)
             self._parallel_warned = True
