@@ -28,6 +28,7 @@ _NAMES = {
     "Trainer": "tesla_lab.train", "evaluate": "tesla_lab.train", "predict": "tesla_lab.train",
     "TrainConfig": "tesla_lab.workflow", "deploy_model": "tesla_lab.workflow", "evaluate_model": "tesla_lab.workflow",
     "train_model": "tesla_lab.workflow",
+    "launch": "tesla_lab.train.launch",
 }
 # loaded on demand only (not in __all__): they import Panel / papermill, which plain training does not need
 _EXTRA = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks"}
@@ -38,7 +39,7 @@ __all__ = [
     "Project", "TrainConfig", "train_model", "evaluate_model", "deploy_model", "make_model", "ModelBundle",
     "load_bundle",
     "TeslaError", "Sequential", "TensorNetwork", "TTLinear", "build_model", "compress",
-    "Trainer", "evaluate", "predict",
+    "Trainer", "evaluate", "predict", "launch",
 ]
 __version__ = "0.1.0"
 

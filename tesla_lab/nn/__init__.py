@@ -17,6 +17,7 @@ from tesla_lab.nn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, F
 from tesla_lab.nn.logits import Sigmoid, Softmax
 from tesla_lab.nn.model import CompileConfig, Model
 from tesla_lab.nn.network import Residual, TensorNetwork
+from tesla_lab.nn.parallel import ModelParallel
 from tesla_lab.nn.sequential import Sequential
 from tesla_lab.nn.sparse import PruneReport, SparseLinear, prune
 from tesla_lab.nn.summary import LayerSummary, ModelSummary, count_params, summarize
@@ -29,7 +30,7 @@ __all__ = [
     "Softmax", "Sigmoid",
     "TTLinear", "compress", "CompressionReport",
     "SparseLinear", "prune", "PruneReport", "SparseAttention",
-    "Checkpointed", "MixedPrecision", "Residual",
+    "Checkpointed", "MixedPrecision", "ModelParallel", "Residual",
     "Model", "CompileConfig", "Sequential", "TensorNetwork",
     "build_model", "layer_config", "layer_from_config",
     "summarize", "count_params", "ModelSummary", "LayerSummary",

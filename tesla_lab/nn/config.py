@@ -129,8 +129,9 @@ def build_model(config: dict[str, Any]) -> nn.Module:
             spec = dict(spec)
             kind_name = spec.pop("kind")
             if kind_name == "module":
-                net.add_layer(layer_from_config(spec.pop("module")), **{
-                    k: spec[k] for k in ("checkpoint_gradients", "mixed_precision") if k in spec})
+                options = ("checkpoint_gradients", "mixed_precision", "input_dim", "output_dim", "data_parallel",
+                           "model_parallel")
+                net.add_layer(layer_from_config(spec.pop("module")), **{k: spec[k] for k in options if k in spec})
             else:
                 net.add_layer(kind_name, **spec)
         return net

@@ -1,15 +1,19 @@
-"""Model summaries: per-layer output shape, stored parameters and tensor-train / sparse compression.
+"""Model summaries: per-layer output shape, stored parameters, tensor-train / sparse compression and the options
+(flags) a layer was built with.
 
 >>> import torch
 >>> s = summarize(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()), input_shape=(4,))
 >>> s.total_params, s.rows[0].output_shape
 (15, (3,))
+>>> s = summarize(torch.nn.Sequential(torch.nn.Linear(4, 3)), flags={"0": ["checkpoint_gradients"]})
+>>> s.rows[0].flags, "checkpoint_gradients" in str(s)
+(('checkpoint_gradients',), True)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -53,6 +57,7 @@ class LayerSummary:
     output_shape: tuple[int, ...] | None
     params: int
     dense_params: int
+    flags: tuple[str, ...] = ()  # options the layer was built with, e.g. ('checkpoint_gradients', 'model_parallel')
 
     @property
     def compression(self) -> float:
@@ -65,6 +70,7 @@ class ModelSummary:
 
     rows: tuple[LayerSummary, ...]
     input_shape: tuple[int, ...] | None
+    notes: tuple[str, ...] = ()  # lines shown under the table (e.g. whether parallel flags are active)
 
     @property
     def total_params(self) -> int:
@@ -88,26 +94,32 @@ class ModelSummary:
             "layers": [dataclasses.asdict(r) | {"compression": r.compression} for r in self.rows],
             "input_shape": self.input_shape, "total_params": self.total_params, "dense_params": self.dense_params,
             "compression_ratio": self.compression_ratio, "memory_bytes": self.memory_bytes,
+            "notes": list(self.notes),
         }
 
     def __repr__(self) -> str:  # model.summary() at a prompt or in a notebook shows the table
         return str(self)
 
     def __str__(self) -> str:
-        head = ("Layer", "Type", "Output shape", "Params", "Dense-equiv.", "Compression")
+        head: tuple[str, ...] = ("Layer", "Type", "Output shape", "Params", "Dense-equiv.", "Compression")
         body = [
             (r.name, r.kind, "?" if r.output_shape is None else str(("N", *r.output_shape)).replace("'", ""),
              f"{r.params:,}", f"{r.dense_params:,}", f"{r.compression:.1f}x")
             for r in self.rows
         ]
+        with_flags = any(r.flags for r in self.rows)
+        if with_flags:  # a last, left-aligned column only when some layer has options
+            head = (*head, "Flags")
+            body = [(*row, ", ".join(r.flags)) for row, r in zip(body, self.rows)]
         widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
-        fmt = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        fmt = "  ".join(f"{{:<{w}}}" if i < 3 or i == 6 else f"{{:>{w}}}" for i, w in enumerate(widths))
         rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-        lines = [fmt.format(*head), rule, *(fmt.format(*row) for row in body), rule]
+        lines = [fmt.format(*head).rstrip(), rule, *(fmt.format(*row).rstrip() for row in body), rule]
         lines.append(f"Total params: {self.total_params:,} (dense equivalent {self.dense_params:,}, "
                      f"compression {self.compression_ratio:.1f}x, {self.memory_bytes / 2**20:.2f} MiB at fp32)")
         if any(r.output_shape is None for r in self.rows):
             lines.append("Output shapes unknown: pass input_shape (or Flatten(input_shape=...)) to see them.")
+        lines.extend(self.notes)
         return "\n".join(lines)
 
 
@@ -115,9 +127,13 @@ def summarize(
     model: nn.Module,
     input_shape: Sequence[int] | None = None,
     layers: Sequence[tuple[str, nn.Module]] | None = None,
+    flags: Mapping[str, Sequence[str]] | None = None,
+    notes: Sequence[str] = (),
 ) -> ModelSummary:
     """Summarize ``layers`` (default: the top-level children of ``model``); with ``input_shape`` (one sample, no
-    batch dimension) a dry run of ``model`` on zeros records each layer's output shape (and builds lazy layers)."""
+    batch dimension) a dry run of ``model`` on zeros records each layer's output shape (and builds lazy layers).
+    ``flags`` maps a layer name to the options it was built with (shown in a ``Flags`` column); ``notes`` are
+    lines shown under the table."""
     children = list(layers) if layers is not None else list(model.named_children())
     children = children or [(type(model).__name__, model)]
     shapes: dict[str, tuple[int, ...]] = {}
@@ -143,8 +159,9 @@ def summarize(
     rows = []
     for name, child in children:
         stored, dense = count_params(child)
-        rows.append(LayerSummary(name, _kind(child), shapes.get(name), stored, dense))
-    return ModelSummary(tuple(rows), tuple(input_shape) if input_shape is not None else None)
+        rows.append(LayerSummary(name, _kind(child), shapes.get(name), stored, dense,
+                                 tuple((flags or {}).get(name, ()))))
+    return ModelSummary(tuple(rows), tuple(input_shape) if input_shape is not None else None, tuple(notes))
 
 
 def _kind(module: nn.Module) -> str:

@@ -9,6 +9,9 @@
 * ``'ddp'`` / :class:`DDPStrategy`: ``DistributedDataParallel``; one process per device, started by torchrun.
 * ``'fsdp'`` / :class:`FSDPStrategy`: ``fully_shard`` (FSDP2); parameters, gradients and optimizer state are
   sharded over the processes, for models whose training state does not fit on one device.
+* ``'model_parallel'`` / :class:`~tesla_lab.train.model_parallel.ModelParallelStrategy`: FSDP on the blocks marked
+  :class:`~tesla_lab.nn.parallel.ModelParallel` (``TensorNetwork.add_layer(..., model_parallel=True)``), DDP on
+  the rest.
 
 What a distributed ``fit`` does (each process runs the same script):
 
@@ -508,6 +511,15 @@ STRATEGIES: Registry[Strategy] = Registry("strategy")
 STRATEGIES.register("single", SingleProcess, "none", "single_device")
 STRATEGIES.register("ddp", DDPStrategy)
 STRATEGIES.register("fsdp", FSDPStrategy)
+
+
+def _model_parallel() -> Strategy:
+    from tesla_lab.train.model_parallel import ModelParallelStrategy  # it builds on FSDPStrategy above
+
+    return ModelParallelStrategy()
+
+
+STRATEGIES.register("model_parallel", _model_parallel, "layer_parallel")
 STRATEGIES.register("auto", lambda: None)  # resolved from the environment by resolve_strategy
 
 
@@ -520,13 +532,13 @@ def get_strategy(strategy: str | Strategy | None) -> Strategy | None:
     Traceback (most recent call last):
     ...
     tesla_lab.errors.ConfigError: unknown strategy 'dpp' (did you mean 'ddp'?); choose one of: auto, ddp, fsdp, \
-none, single, single_device
+layer_parallel, model_parallel, none, single, single_device
     """
     if strategy is None or isinstance(strategy, Strategy):
         return strategy
     if not isinstance(strategy, str):
-        raise ConfigError(f"strategy must be a name ('auto', 'single', 'ddp', 'fsdp') or a Strategy; got "
-                          f"{type(strategy).__name__} {strategy!r}")
+        raise ConfigError(f"strategy must be a name ('auto', 'single', 'ddp', 'fsdp', 'model_parallel') or a "
+                          f"Strategy; got {type(strategy).__name__} {strategy!r}")
     return STRATEGIES.get(strategy)()
 
 

@@ -79,6 +79,7 @@ class _TargetSpec:
     squeeze_col: bool = False  # (N, 1) labels -> (N,)
     fix: str | None = None  # regression: 'unsqueeze' (N,) -> (N, 1) or 'squeeze' (N, 1) -> (N,) to match the output
     dtype: torch.dtype | None = torch.float32  # None: keep y's dtype (integer targets of a custom loss)
+    classes: int = 0  # fix 'one_hot': integer labels (N,) -> one-hot rows (N, classes) for an element-wise loss
 
     def apply(self, y: torch.Tensor) -> torch.Tensor:
         if self.classification:
@@ -93,6 +94,8 @@ class _TargetSpec:
             y = y.unsqueeze(1)
         elif self.fix == "squeeze":
             y = y[:, 0]
+        elif self.fix == "one_hot":
+            y = torch.nn.functional.one_hot(y.long(), self.classes).to(self.dtype or torch.float32)
         return y
 
 
@@ -284,6 +287,21 @@ def _in_features(model: torch.nn.Module) -> int | None:
 
 def _uses_embedding(model: torch.nn.Module) -> bool:
     return any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules())
+
+
+def _one_hot_labels(y: torch.Tensor, classes: int, loss: Any) -> bool:
+    """True when ``y`` (N,) holds integer class labels 0..classes-1 that an element-wise loss (MSE) can compare
+    with ``classes`` outputs after one-hot encoding; integer labels out of that range raise."""
+    if bool((y != y.round()).any()):
+        return False  # a real-valued target: the shape error explains the mismatch
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= classes:
+        raise DataError(
+            f"{type(loss).__name__} with integer class labels one-hot encodes them to the model's {classes} outputs, "
+            f"but y has the label {high if high >= classes else low} (labels must be 0..{classes - 1}); build the "
+            f"model with output_dim={max(high + 1, classes)} or re-encode the labels"
+        )
+    return True
 
 
 def _first_line(exc: BaseException) -> str:
@@ -526,6 +544,9 @@ class Trainer:
                     spec.fix = "unsqueeze"
                 elif o == () and t == (1,):
                     spec.fix = "squeeze"
+                elif len(o) == 1 and o[0] > 1 and t == () and _one_hot_labels(data.Y if data.Y is not None else yb,
+                                                                               o[0], loss):
+                    spec.fix, spec.classes = "one_hot", o[0]  # Keras-style categorical target for MSE & co.
                 else:
                     raise ShapeError(
                         f"the model outputs per-sample shape {o} but y has per-sample shape {t}; "
