@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tesla_lab.errors import ConfigError, ShapeError
+from tesla_lab.nn.sparse_state import compact_state, expand_state, saved_bytes
 
 __all__ = ["SparseLinear", "check_sparsity"]
 
@@ -135,6 +136,9 @@ class SparseLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(self.out_features, **factory)) if bias else None
         self.register_buffer("mask", torch.ones(self.out_features, self.in_features, dtype=torch.bool, device=device))
         self._cache: dict[str, tuple[tuple[Any, ...], Any]] = {}  # derived data: nnz, CSR weight, ...
+        # Save only the kept weights when sparse enough; load both that and the dense form (sparse_state.py).
+        self.register_state_dict_post_hook(compact_state)
+        self.register_load_state_dict_pre_hook(expand_state)
         self.register_load_state_dict_post_hook(_apply_mask_after_load)
         self.reset_parameters(sparsity)
 
@@ -243,27 +247,36 @@ class SparseLinear(nn.Module):
         """Kept weights plus bias entries (the parameters a sparse export stores)."""
         return self.nnz + (self.bias.numel() if self.bias is not None else 0)
 
-    def memory_bytes(self, layout: str = "csr") -> int:
-        """Bytes of a sparse export (:meth:`to_sparse` with int64 indices) plus the dense bias.
+    def memory_bytes(self, layout: str = "saved") -> int:
+        """Bytes of this layer's weights in a given form.
+
+        ``'saved'`` (default): the tensor bytes of its ``state_dict``, i.e. what ``torch.save`` writes (plus a
+        few hundred bytes of file structure): at 50 % sparsity or more only the kept weights and a 1-bit-per-entry
+        mask (:mod:`tesla_lab.nn.sparse_state`), below it the dense weight and a bool mask. ``'csr'``/``'coo'``:
+        a :meth:`to_sparse` export with int64 indices. The dense bias is counted in each.
 
         >>> layer = SparseLinear(100, 10, sparsity=0.9)
-        >>> layer.memory_bytes("csr"), layer.memory_bytes("coo")
-        (1328, 2040)
+        >>> layer.memory_bytes(), layer.memory_bytes("csr"), layer.memory_bytes("coo")
+        (565, 1328, 2040)
         """
-        layout = self._check_layout(layout)
         nnz, elem = self.nnz, self.weight.element_size()
+        bias = self.bias.numel() if self.bias is not None else 0
+        if str(layout).lower() == "saved":
+            return saved_bytes(self.weight.numel(), nnz, elem, bias)
+        layout = self._check_layout(layout)
         index = 8  # int64, torch's default index dtype
         if layout == "csr":
             body = nnz * (elem + index) + (self.out_features + 1) * index
         else:
             body = nnz * (elem + 2 * index)
-        return body + (self.bias.numel() * self.bias.element_size() if self.bias is not None else 0)
+        return body + bias * elem
 
     @staticmethod
     def _check_layout(layout: str) -> str:
         key = str(layout).lower()
         if key not in _LAYOUTS:
-            raise ConfigError(f"unknown sparse layout {layout!r}; choose one of: {', '.join(_LAYOUTS)}")
+            raise ConfigError(f"unknown sparse layout {layout!r}; choose one of: {', '.join(_LAYOUTS)} "
+                              "(memory_bytes also takes 'saved')")
         return key
 
     def to_sparse(self, layout: str = "csr") -> torch.Tensor:
