@@ -30,11 +30,14 @@ from tesla_lab.nn.sparse_state import compact_state, expand_state, saved_bytes
 __all__ = ["SparseLinear", "check_sparsity"]
 
 _LAYOUTS = ("csr", "coo")
-# Sparsity at or above which inference multiplies with a CSR weight. CPU: measured on a shared 2-core machine, torch
-# 2.13, float32: 1024x1024 at batch 64: CSR 1.6x (90% zeros), 2-3.4x (95%), 3.6x (99%) faster than nn.Linear; at batch 1
-# CSR is slower at 90% and about even at 95%, hence 0.95. CUDA: cuBLAS dense GEMMs usually beat cuSPARSE until ~95-99%
-# zeros; 0.98 is a conservative guess, not a measurement.
+# Sparsity at or above which inference multiplies with a CSR weight, for inputs of fewer than _BATCHED_ROWS rows and
+# for more. CPU: bench/sparse_linear.py on a shared 2-core machine, torch 2.13, float32, 1024x1024, 1 thread,
+# dense/CSR time: batch 1: 0.6x at 90% zeros, 1.0x at 95%, 1.9x at 99%; batch 4-64: 0.8-0.9x at 75%, 1.4-1.5x at
+# 85%, 1.5-2x at 90%, 3.2x at 95%, 8x at 99%; hence 0.95 for one row and 0.85 for batches. CUDA: cuBLAS dense GEMMs
+# usually beat cuSPARSE until ~95-99% zeros; 0.98 is a conservative guess (bench/sparse_linear.py --device cuda).
 _SPARSE_INFERENCE_MIN = {"cpu": 0.95, "cuda": 0.98}
+_SPARSE_INFERENCE_MIN_BATCHED = {"cpu": 0.85, "cuda": 0.98}
+_BATCHED_ROWS = 4
 _SPARSE_MM_DTYPES = {"cpu": (torch.float32, torch.float64), "cuda": (torch.float16, torch.bfloat16, torch.float32,
                                                                      torch.float64)}
 
@@ -84,8 +87,9 @@ class SparseLinear(nn.Module):
     ``1 / sqrt(1 - sparsity)`` so the layer's output variance matches a dense ``nn.Linear`` (Kaiming-uniform) init.
     :meth:`from_linear` and :meth:`prune` instead remove the smallest-magnitude weights of trained layers.
 
-    In eval mode, when no gradient is needed and the layer is at least ``sparse_inference_min`` sparse (default:
-    0.95 on CPU, 0.98 on CUDA; ``1.0`` turns it off), the forward pass uses ``torch.sparse.mm`` with a CSR copy of
+    In eval mode, when no gradient is needed and the layer is at least ``sparse_inference_min`` sparse (default, as
+    measured by bench/sparse_linear.py: on the CPU 0.85 for inputs of 4 rows or more and 0.95 for fewer; 0.98 on
+    CUDA; ``1.0`` turns it off), the forward pass uses ``torch.sparse.mm`` with a CSR copy of
     the weight, cached until the weight or mask change.
 
     Optimizer state built *before* a :meth:`prune` (e.g. Adam moments) can still push newly pruned weights off zero
@@ -324,7 +328,12 @@ class SparseLinear(nn.Module):
             return False
         if self.weight.dtype not in _SPARSE_MM_DTYPES[kind] or x.dtype != self.weight.dtype:
             return False
-        threshold = _SPARSE_INFERENCE_MIN[kind] if self.sparse_inference_min is None else self.sparse_inference_min
+        if self.sparse_inference_min is not None:
+            threshold = self.sparse_inference_min
+        elif x.numel() >= _BATCHED_ROWS * self.in_features:
+            threshold = _SPARSE_INFERENCE_MIN_BATCHED[kind]
+        else:
+            threshold = _SPARSE_INFERENCE_MIN[kind]
         if threshold >= 1.0:
             return False
         # Compare zero counts, not floats: prune(0.9) rounds to the nearest count, which may sit just under 0.9.

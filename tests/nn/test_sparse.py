@@ -220,6 +220,14 @@ def test_sparse_inference_threshold_counts_rounded_targets(monkeypatch: pytest.M
     assert calls
 
 
+@pytest.mark.parametrize(("rows", "sparse_mm"), [(1, False), (3, False), (4, True), (64, True)])
+def test_cpu_default_threshold_is_lower_for_batches(rows: int, sparse_mm: bool) -> None:
+    layer = SparseLinear(100, 20, sparsity=0.9).eval()  # CSR measured faster at 90 % for >= 4 rows, slower for 1
+    assert layer._use_sparse_mm(torch.randn(rows, 100)) is sparse_mm
+    assert layer._use_sparse_mm(torch.randn(rows, 100)) is sparse_mm  # cached nnz gives the same answer
+    assert SparseLinear(100, 20, sparsity=0.8).eval()._use_sparse_mm(torch.randn(64, 100)) is False
+
+
 def test_sparse_inference_cache_follows_weight_updates() -> None:
     layer = SparseLinear(16, 8, sparsity=0.95).eval()
     x = torch.randn(3, 16)
