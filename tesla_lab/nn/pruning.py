@@ -36,7 +36,8 @@ _SCOPES = ("layer", "global")
 
 @dataclass
 class LayerPruneStats:
-    """Parameter counts of one pruned layer (non-zeros only, bias included).
+    """Parameter counts of one pruned layer (non-zeros only, bias included) and its saved bytes before and after
+    (what ``torch.save`` of its ``state_dict`` holds; :meth:`SparseLinear.memory_bytes`).
 
     >>> LayerPruneStats("fc", 8, 4, 36, 8, 0.875).compression
     4.5
@@ -48,6 +49,8 @@ class LayerPruneStats:
     params_before: int
     params_after: int
     sparsity: float
+    bytes_before: int = 0
+    bytes_after: int = 0
 
     @property
     def compression(self) -> float:
@@ -65,6 +68,7 @@ class PruneReport:
     layer  shape    params before  params after  sparsity
     0      16x16              272           144     0.500
     total                     272           144  (1.89x fewer)
+    saved bytes of the pruned layers: 1,088 -> 608 (0.56x)
     """
 
     sparsity: float
@@ -79,6 +83,16 @@ class PruneReport:
         """Whole-model ``total_before / total_after``."""
         return self.total_before / max(self.total_after, 1)
 
+    @property
+    def bytes_before(self) -> int:
+        """Saved (``state_dict``) bytes of the pruned layers before pruning."""
+        return sum(r.bytes_before for r in self.layers)
+
+    @property
+    def bytes_after(self) -> int:
+        """Saved bytes of the pruned layers after: only kept weights and a bitmask from 50 % sparsity."""
+        return sum(r.bytes_after for r in self.layers)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the store / UI (``compression`` included)."""
         rows = [{**vars(row), "compression": row.compression} for row in self.layers]
@@ -89,6 +103,8 @@ class PruneReport:
             "total_before": self.total_before,
             "total_after": self.total_after,
             "compression": self.compression,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
             "skipped": list(self.skipped),
         }
 
@@ -108,6 +124,9 @@ class PruneReport:
             return "  ".join(cells).rstrip()
 
         out = [line(header), *(line(r) for r in rows), line(total)]
+        if self.layers:
+            out.append(f"saved bytes of the pruned layers: {self.bytes_before:,} -> {self.bytes_after:,} "
+                       f"({self.bytes_after / max(self.bytes_before, 1):.2f}x)")
         if self.skipped:
             out.append(f"kept dense: {', '.join(self.skipped)}")
         return "\n".join(out)
@@ -126,6 +145,12 @@ def _count_nonzero_params(model: nn.Module) -> int:
             seen.add(id(p))
             total += p.numel()
     return total
+
+
+def _layer_bytes(layer: nn.Module) -> int:
+    if isinstance(layer, SparseLinear):
+        return layer.memory_bytes()
+    return sum(t.numel() * t.element_size() for t in layer.state_dict().values())
 
 
 def _layer_params(layer: nn.Module) -> int:
@@ -177,12 +202,13 @@ def prune(
         entry = places.setdefault(id(module), (name or type(module).__name__, module, []))
         entry[2].append((parent, attr))
 
-    converted: list[tuple[int, str, SparseLinear, int]] = []  # (id of the original, name, new layer, params before)
+    # (id of the original, name, new layer, (params, saved bytes) before)
+    converted: list[tuple[int, str, SparseLinear, tuple[int, int]]] = []
     for key, (name, module, _) in places.items():
         if min(module.in_features, module.out_features) < min_features:
             report.skipped.append(name)
             continue
-        before = _layer_params(module)
+        before = (_layer_params(module), _layer_bytes(module))
         layer = module if isinstance(module, SparseLinear) else SparseLinear.from_linear(module, 0.0)
         converted.append((key, name, layer, before))
 
@@ -202,7 +228,8 @@ def prune(
 
     for _, name, layer, before in converted:
         report.layers.append(
-            LayerPruneStats(name, layer.in_features, layer.out_features, before, layer.num_params, layer.sparsity)
+            LayerPruneStats(name, layer.in_features, layer.out_features, before[0], layer.num_params, layer.sparsity,
+                            before[1], layer.memory_bytes())
         )
     report.total_after = _count_nonzero_params(model)
     logger.info("pruned %d layer(s) to sparsity %.3f (%s scope): %d → %d parameters", len(converted), sparsity,

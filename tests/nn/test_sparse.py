@@ -432,13 +432,20 @@ def test_prune_bad_arguments_raise(kwargs: dict[str, object], match: str) -> Non
 
 
 def test_report_str_is_a_readable_table() -> None:
-    _, report = prune(_mlp(), 0.5)
+    pruned, report = prune(_mlp(), 0.5)
+
+    def report_layers(report: PruneReport) -> list[SparseLinear]:
+        return [pruned.get_submodule(row.name) for row in report.layers]
+
     text = str(report)
     lines = text.splitlines()
     assert lines[0].split() == ["layer", "shape", "params", "before", "params", "after", "sparsity"]
     assert lines[1].split()[:2] == ["0", "32x64"] and lines[1].endswith("0.500")
     assert lines[3].startswith("total") and "x fewer" in lines[3]
     assert lines[-1] == "kept dense: 4"
+    assert lines[-2] == "saved bytes of the pruned layers: 16,768 -> 9,088 (0.54x)"
+    assert (report.layers[0].bytes_before, report.layers[0].bytes_after) == ((2048 + 64) * 4, 1024 * 4 + 256 + 64 * 4)
+    assert report.to_dict()["bytes_after"] == report.bytes_after == sum(m.memory_bytes() for m in report_layers(report))
     assert report.to_dict()["layers"][0]["compression"] == pytest.approx(report.layers[0].compression)
     assert isinstance(report, PruneReport) and isinstance(report.layers[0], LayerPruneStats)
 
