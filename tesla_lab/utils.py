@@ -9,6 +9,7 @@ torch.float32
 
 from __future__ import annotations
 
+import math
 import random
 import warnings
 from typing import Any
@@ -18,7 +19,7 @@ import torch
 
 from tesla_lab.errors import DataError
 
-__all__ = ["to_tensor", "to_numpy", "check_xy", "accuracy", "set_seed", "resolve_device"]
+__all__ = ["to_tensor", "to_numpy", "check_xy", "accuracy", "set_seed", "resolve_device", "finite_range"]
 
 
 def _as_array(data: Any, name: str) -> np.ndarray | torch.Tensor:
@@ -47,8 +48,8 @@ def to_tensor(
 
     Floating input becomes ``float_dtype`` (``float32``) unless ``dtype`` says otherwise; integer input keeps an
     integer dtype (class labels). The data is converted once, then moved to ``device``, and checked there: the
-    NaN/inf check costs one reduction pass (a sum is finite only if every entry is); only a non-finite sum triggers
-    the full scan that locates the bad value. Raises :class:`~tesla_lab.errors.DataError` for empty, non-numeric or
+    NaN/inf check costs one reduction pass (:func:`finite_range`); only bad data is scanned again, to name the first
+    bad entry. Raises :class:`~tesla_lab.errors.DataError` for empty, non-numeric or
     NaN/inf data.
 
     >>> to_tensor([1.0, float("nan")], name="X")
@@ -97,7 +98,7 @@ first, e.g. tesla.data.fill_missing(df) or df.dropna()
     if shared is not None and tensor.device.type == "cpu" and tensor.data_ptr() == shared.ctypes.data:
         tensor = tensor.clone()  # torch needs its own writable buffer
     if check_finite and tensor.is_floating_point() and tensor.numel():
-        _check_finite(tensor, name)
+        finite_range(tensor, name)
     return tensor
 
 
@@ -105,21 +106,28 @@ def _itemsize(dtype: torch.dtype) -> int:
     return torch.empty((), dtype=dtype).element_size()
 
 
-def _check_finite(tensor: torch.Tensor, name: str) -> None:
-    """Raise :class:`DataError` naming the first NaN/inf entry; O(one reduction) when there is none."""
-    # A sum is NaN/inf when any entry is (NaN propagates, inf - inf = NaN). It may also overflow for huge finite
-    # values: then the full scan below finds nothing and the data passes. One host sync on a GPU.
-    wide = torch.float32 if tensor.element_size() < 4 else None  # fp16 sums overflow early; bf16 is coarse
-    if bool(torch.isfinite(tensor.sum(dtype=wide))):
-        return
+def finite_range(tensor: torch.Tensor, name: str = "X") -> tuple[float, float]:
+    """``(min, max)`` of a floating tensor in one reduction pass, raising :class:`DataError` on NaN/inf.
+
+    NaN propagates through min/max and an infinity is the min or the max, so a finite range proves every entry
+    finite; only then is the data scanned again, to name the first bad entry. One host sync on a GPU.
+
+    >>> finite_range(torch.tensor([[0.5, -2.0], [3.0, 1.0]]))
+    (-2.0, 3.0)
+    >>> finite_range(torch.tensor([[0.0, 1.0], [float("nan"), 2.0]]), name="X_test")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.DataError: X_test contains 1 NaN/inf value(s) (first at row 1, column 0); drop or impute them \
+first, e.g. tesla.data.fill_missing(df) or df.dropna()
+    """
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(tensor)).tolist())
+    if math.isfinite(lo) and math.isfinite(hi):
+        return lo, hi
     bad = ~torch.isfinite(tensor)
-    count = int(bad.sum())
-    if count == 0:
-        return
     first = tuple(int(i) for i in bad.nonzero()[0])
     where = f"row {first[0]}, column {first[1]}" if len(first) == 2 else f"index {first}"
     raise DataError(
-        f"{name} contains {count} NaN/inf value(s) (first at {where}); drop or impute them first, e.g. "
+        f"{name} contains {int(bad.sum())} NaN/inf value(s) (first at {where}); drop or impute them first, e.g. "
         "tesla.data.fill_missing(df) or df.dropna()"
     )
 
