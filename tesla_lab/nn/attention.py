@@ -64,8 +64,8 @@ def _full_mask(t: int, window: int, block_size: int, device: torch.device) -> No
 
 ATTENTION_TYPES: Registry[torch.Tensor | None] = Registry("attention_type")
 """Score-mask builders by name (``'local'``, ``'block'``, ``'full'`` and aliases)."""
-ATTENTION_TYPES.register("local", _local_mask, "window", "sliding_window", "sparse")
-ATTENTION_TYPES.register("block", _block_mask, "block_sparse")
+ATTENTION_TYPES.register("local", _local_mask, "window", "sliding_window")
+ATTENTION_TYPES.register("block", _block_mask, "block_sparse", "sparse")  # "sparse": the TESLA documents
 ATTENTION_TYPES.register("full", _full_mask, "dense")
 
 _CANONICAL = {id(_local_mask): "local", id(_block_mask): "block", id(_full_mask): "full"}

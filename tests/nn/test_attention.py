@@ -318,10 +318,10 @@ def test_block_layout_lists_only_the_tiles_the_mask_touches() -> None:
     assert choose_block(attention_mask(1024, "local", window=15)).block == 16
 
 
-def test_sparse_is_an_alias_of_local_attention() -> None:
-    attn = SparseAttention(8, num_heads=2, attention_type="sparse", window=2)
-    assert attn.attention_type == "local"
-    assert torch.equal(attn.attention_mask(6), attention_mask(6, "local", window=2))
+def test_sparse_is_an_alias_of_block_sparse_attention() -> None:
+    attn = SparseAttention(8, num_heads=2, attention_type="sparse", block_size=2)  # the TESLA documents' name
+    assert attn.attention_type == "block"
+    assert torch.equal(attn.attention_mask(6), attention_mask(6, "block", block_size=2))
 
 
 def test_dropout_on_the_block_sparse_path_trains_and_eval_is_exact() -> None:
