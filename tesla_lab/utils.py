@@ -9,7 +9,9 @@ torch.float32
 
 from __future__ import annotations
 
+import math
 import random
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ import torch
 
 from tesla_lab.errors import DataError
 
-__all__ = ["to_tensor", "to_numpy", "check_xy", "accuracy", "set_seed", "resolve_device"]
+__all__ = ["to_tensor", "to_numpy", "check_xy", "accuracy", "set_seed", "resolve_device", "finite_range"]
 
 
 def _as_array(data: Any, name: str) -> np.ndarray | torch.Tensor:
@@ -40,19 +42,29 @@ def to_tensor(
     name: str = "X",
     allow_empty: bool = False,
     check_finite: bool = True,
+    float_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Convert arrays, lists, DataFrames or tensors to a tensor, refusing data that would train silently wrong.
 
-    Floating input becomes ``float32`` unless ``dtype`` says otherwise; integer input keeps an integer dtype
-    (class labels). Raises :class:`~tesla_lab.errors.DataError` for empty, non-numeric or NaN/inf data.
+    Floating input becomes ``float_dtype`` (``float32``) unless ``dtype`` says otherwise; integer input keeps an
+    integer dtype (class labels). The data is converted once, then moved to ``device``, and checked there: the
+    NaN/inf check costs one reduction pass (:func:`finite_range`); only bad data is scanned again, to name the first
+    bad entry. Raises :class:`~tesla_lab.errors.DataError` for empty, non-numeric or
+    NaN/inf data.
 
     >>> to_tensor([1.0, float("nan")], name="X")
     Traceback (most recent call last):
     ...
     tesla_lab.errors.DataError: X contains 1 NaN/inf value(s) (first at index (1,)); drop or impute them first, \
 e.g. tesla.data.fill_missing(df) or df.dropna()
+    >>> to_tensor([[0.0, 1.0], [2.0, float("inf")]], name="X_val")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.DataError: X_val contains 1 NaN/inf value(s) (first at row 1, column 1); drop or impute them \
+first, e.g. tesla.data.fill_missing(df) or df.dropna()
     """
     arr = _as_array(data, name)
+    shared: np.ndarray | None = None  # a read-only buffer the result must not alias
     if isinstance(arr, np.ndarray):
         if arr.dtype == object or arr.dtype.kind in "USV":
             sample = next((v for v in arr.ravel() if not isinstance(v, (int, float, np.number, bool))), None)
@@ -62,28 +74,62 @@ e.g. tesla.data.fill_missing(df) or df.dropna()
             )
         if arr.dtype.kind == "b":
             arr = arr.astype(np.float32)
-        if not arr.flags.writeable:  # e.g. pandas 3 copy-on-write views: torch needs its own writable buffer
-            arr = arr.copy()
-        tensor = torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:  # e.g. pandas 3 copy-on-write views: copy only if nothing below copies anyway
+            shared = arr
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                tensor = torch.from_numpy(arr)
+        else:
+            tensor = torch.from_numpy(arr)
     else:
         tensor = arr
     if not allow_empty and tensor.numel() == 0:
         raise DataError(f"{name} is empty (shape {tuple(tensor.shape)}); pass at least one sample")
-    if dtype is not None:
+    if dtype is None and tensor.is_floating_point():
+        dtype = float_dtype
+    # Convert before the move when it shrinks the data (float64 -> float32 sends half the bytes), after otherwise.
+    if dtype is not None and tensor.dtype != dtype and _itemsize(dtype) <= tensor.element_size():
         tensor = tensor.to(dtype)
-    elif tensor.is_floating_point() and tensor.dtype != torch.float32:
-        tensor = tensor.to(torch.float32)
-    if check_finite and tensor.is_floating_point():
-        bad = ~torch.isfinite(tensor)
-        if bool(bad.any()):
-            first = tuple(int(i) for i in bad.nonzero()[0])
-            raise DataError(
-                f"{name} contains {int(bad.sum())} NaN/inf value(s) (first at index {first}); drop or impute "
-                "them first, e.g. tesla.data.fill_missing(df) or df.dropna()"
-            )
     if device is not None:
         tensor = tensor.to(device)
+    if dtype is not None and tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
+    if shared is not None and tensor.device.type == "cpu" and tensor.data_ptr() == shared.ctypes.data:
+        tensor = tensor.clone()  # torch needs its own writable buffer
+    if check_finite and tensor.is_floating_point() and tensor.numel():
+        finite_range(tensor, name)
     return tensor
+
+
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def finite_range(tensor: torch.Tensor, name: str = "X") -> tuple[float, float]:
+    """``(min, max)`` of a floating tensor in one reduction pass, raising :class:`DataError` on NaN/inf.
+
+    NaN propagates through min/max and an infinity is the min or the max, so a finite range proves every entry
+    finite; only then is the data scanned again, to name the first bad entry. One host sync on a GPU.
+
+    >>> finite_range(torch.tensor([[0.5, -2.0], [3.0, 1.0]]))
+    (-2.0, 3.0)
+    >>> finite_range(torch.tensor([[0.0, 1.0], [float("nan"), 2.0]]), name="X_test")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.DataError: X_test contains 1 NaN/inf value(s) (first at row 1, column 0); drop or impute them \
+first, e.g. tesla.data.fill_missing(df) or df.dropna()
+    """
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(tensor)).tolist())
+    if math.isfinite(lo) and math.isfinite(hi):
+        return lo, hi
+    bad = ~torch.isfinite(tensor)
+    first = tuple(int(i) for i in bad.nonzero()[0])
+    where = f"row {first[0]}, column {first[1]}" if len(first) == 2 else f"index {first}"
+    raise DataError(
+        f"{name} contains {int(bad.sum())} NaN/inf value(s) (first at {where}); drop or impute them first, e.g. "
+        "tesla.data.fill_missing(df) or df.dropna()"
+    )
 
 
 def to_numpy(data: Any) -> np.ndarray:

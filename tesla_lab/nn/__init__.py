@@ -11,6 +11,7 @@ Dense(
 
 from tesla_lab.nn.activations import ACTIVATIONS, DEFAULT_ACTIVATION, get_activation
 from tesla_lab.nn.attention import SparseAttention
+from tesla_lab.nn.block_sparse import block_layout, block_sparse_attention
 from tesla_lab.nn.compress import CompressionReport, compress
 from tesla_lab.nn.config import build_model, layer_config, layer_from_config
 from tesla_lab.nn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, Reshape
@@ -30,6 +31,7 @@ __all__ = [
     "Softmax", "Sigmoid",
     "TTLinear", "compress", "CompressionReport",
     "SparseLinear", "prune", "PruneReport", "SparseAttention",
+    "block_sparse_attention", "block_layout",
     "Checkpointed", "MixedPrecision", "ModelParallel", "Residual",
     "Model", "CompileConfig", "Sequential", "TensorNetwork",
     "build_model", "layer_config", "layer_from_config",

@@ -8,8 +8,11 @@ key ``j``:
   exchange information inside one layer; stack layers with another type to mix them);
 - ``'full'``: every pair (dense attention).
 
-``causal=True`` further keeps only ``j <= i``. Masks are built once per (T, device) and cached; the attention itself
-is :func:`torch.nn.functional.scaled_dot_product_attention`, which picks fused kernels on a GPU.
+``causal=True`` further keeps only ``j <= i``. Masks are built once per (T, device) and cached. When the mask is
+sparse enough to pay off, the layer computes only the tiles the mask touches (:mod:`tesla_lab.nn.block_sparse`:
+gather each query block's key blocks, then one batched SDPA call); otherwise, or for 'full', it calls
+:func:`torch.nn.functional.scaled_dot_product_attention` on the whole (T, T) score matrix. Both give the same result
+as dense masked attention (bench/sparse_attention.py measures the speed-up).
 
 >>> import torch
 >>> attn = SparseAttention(16, num_heads=2, attention_type="local", window=2)
@@ -36,9 +39,11 @@ from torch import nn
 
 from tesla_lab._registry import Registry
 from tesla_lab.errors import ConfigError, ShapeError
+from tesla_lab.nn.block_sparse import BlockLayout, block_sparse_attention, choose_block
 
 __all__ = ["SparseAttention", "ATTENTION_TYPES", "attention_mask"]
 
+_Plan = tuple["torch.Tensor | None", "BlockLayout | None"]
 # A mask builder maps (T, window, block_size, device) to a (T, T) bool mask, or None for "every pair".
 MaskBuilder = Callable[[int, int, int, torch.device], "torch.Tensor | None"]
 
@@ -60,11 +65,16 @@ def _full_mask(t: int, window: int, block_size: int, device: torch.device) -> No
 ATTENTION_TYPES: Registry[torch.Tensor | None] = Registry("attention_type")
 """Score-mask builders by name (``'local'``, ``'block'``, ``'full'`` and aliases)."""
 ATTENTION_TYPES.register("local", _local_mask, "window", "sliding_window")
-ATTENTION_TYPES.register("block", _block_mask, "block_sparse")
+ATTENTION_TYPES.register("block", _block_mask, "block_sparse", "sparse")  # "sparse": the TESLA documents
 ATTENTION_TYPES.register("full", _full_mask, "dense")
 
 _CANONICAL = {id(_local_mask): "local", id(_block_mask): "block", id(_full_mask): "full"}
 _MAX_CACHED_MASKS = 8
+# Take the block-sparse path when its estimated cost (tiles x (block^2 + per-tile overhead)) is at most this fraction
+# of T^2. Measured on the CPU (torch 2.13, float32, B=4, H=4, D=32, fwd+bwd): a dense masked SDPA entry costs about
+# half a gathered one, and a tile about 512 entries of fixed overhead; 0.4 keeps a margin (the sparse path wins from
+# ~2x at this threshold to 3-8x at 3 % density; bench/sparse_attention.py).
+_SPARSE_MAX_COST = 0.4
 
 
 def attention_mask(
@@ -161,12 +171,14 @@ class SparseAttention(nn.Module):
         factory = {"device": device, "dtype": dtype}
         self.in_proj = nn.Linear(embed_dim, 3 * embed_dim, bias=bias, **factory)
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **factory)
-        # (T, device) → (T, T) bool mask or None; a small LRU so variable lengths don't grow memory without bound.
-        self._mask_cache: OrderedDict[tuple[int, torch.device], torch.Tensor | None] = OrderedDict()
+        # (T, device) → ((T, T) bool mask or None, block layout or None); a small LRU so variable lengths don't grow
+        # memory without bound.
+        self._mask_cache: OrderedDict[tuple[int, torch.device], _Plan] = OrderedDict()
 
     # ----------------------------------------------------------------------------------------------- masks
-    def _mask(self, t: int, device: torch.device) -> torch.Tensor | None:
-        """SDPA ``attn_mask`` for length ``t`` (None when every pair may attend, or causal 'full' uses is_causal)."""
+    def _mask(self, t: int, device: torch.device) -> _Plan:
+        """How to attend at length ``t``: the SDPA ``attn_mask`` (None when every pair may attend, or causal 'full'
+        uses is_causal) and the block layout when the block-sparse path is cheaper."""
         key = (t, device)
         if key in self._mask_cache:
             self._mask_cache.move_to_end(key)
@@ -177,10 +189,15 @@ class SparseAttention(nn.Module):
             mask = None
         if mask is not None and self.causal:
             mask = mask & torch.ones(t, t, dtype=torch.bool, device=device).tril()
-        self._mask_cache[key] = mask
+        layout = None
+        if mask is not None:
+            layout = choose_block(mask)
+            if layout.cost > _SPARSE_MAX_COST * t * t:
+                layout = None
+        plan = self._mask_cache[key] = (mask, layout)
         if len(self._mask_cache) > _MAX_CACHED_MASKS:
             self._mask_cache.popitem(last=False)
-        return mask
+        return plan
 
     def attention_mask(self, seq_len: int, device: torch.device | str | None = None) -> torch.Tensor:
         """The (T, T) boolean mask this layer applies (``True`` = may attend), causal part included.
@@ -259,11 +276,14 @@ class SparseAttention(nn.Module):
         b, t, e = tokens.shape
         # (B, T, 3E) → 3 x (B, H, T, D): one GEMM for q, k, v, then a view per head (no copies before SDPA).
         q, k, v = self.in_proj(tokens).view(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        mask = self._mask(t, tokens.device)
-        is_causal = self.causal and mask is None and t > 1
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=is_causal
-        )  # (B, H, T, D)
+        mask, layout = self._mask(t, tokens.device)
+        dropout = self.dropout if self.training else 0.0
+        if layout is not None:  # only the tiles the mask touches
+            out = block_sparse_attention(q, k, v, layout, dropout_p=dropout)  # (B, H, T, D)
+        else:
+            is_causal = self.causal and mask is None and t > 1
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
+                                                 is_causal=is_causal)  # (B, H, T, D)
         out = self.out_proj(out.transpose(1, 2).reshape(b, t, e))  # (B, T, E)
         return out.reshape(b, t * e) if flat else out
 

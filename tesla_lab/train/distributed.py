@@ -457,7 +457,7 @@ class FSDPStrategy(_Distributed):
     def finish(self, trained: torch.nn.Module, model: torch.nn.Module) -> None:
         from torch.distributed.tensor import DTensor
 
-        target = model.state_dict()
+        target = model.state_dict(keep_vars=True)  # the live tensors (and the dense form of SparseLinear layers)
         with torch.no_grad():
             for name, value in trained.state_dict().items():  # same order on every rank: one all-gather each
                 if isinstance(value, DTensor):

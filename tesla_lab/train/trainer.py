@@ -475,7 +475,8 @@ class Trainer:
                     "sampler=DistributedSampler(dataset), ...)"
                 )
             return _Data(loader=X, device=device, x_dtype=dtype if dtype.is_floating_point else None)
-        Xt = to_tensor(X, name=name)
+        # one conversion (floats straight to the model's dtype), moved first and NaN/inf-checked on the device
+        Xt = to_tensor(X, name=name, device=device, float_dtype=dtype)
         if not Xt.is_floating_point() and not _uses_embedding(model):
             Xt = Xt.to(dtype)  # integer features into a float model (index inputs stay int for embeddings)
         elif Xt.is_floating_point() and Xt.dtype != dtype:

@@ -79,7 +79,7 @@ def test_window_covering_the_sequence_equals_full_attention() -> None:
     full.load_state_dict(local.state_dict())
     x = torch.randn(2, 5, 8)
     torch.testing.assert_close(local(x), full(x))
-    assert local._mask(5, x.device) is None  # all-True band dropped so SDPA may use flash kernels
+    assert local._mask(5, x.device) == (None, None)  # all-True band dropped so SDPA may use flash kernels
 
 
 # ------------------------------------------------------------------------------------------------ sparsity pattern
@@ -129,7 +129,7 @@ def test_masks_are_cached_per_length_with_a_bounded_cache() -> None:
     for t in range(3, 20):
         attn._mask(t, cpu)
     assert len(attn._mask_cache) <= 8
-    assert torch.equal(attn._mask(6, cpu), attention_mask(6, "local", window=1))
+    assert torch.equal(attn._mask(6, cpu)[0], attention_mask(6, "local", window=1))
 
 
 @settings(max_examples=30, deadline=None)
@@ -260,3 +260,85 @@ def test_cuda_half_precision_matches_reference(kind: str) -> None:
     out = gpu(x.to("cuda", torch.float16)).float().cpu()
     torch.testing.assert_close(out, expected, rtol=2e-2, atol=2e-2)
     assert next(iter(gpu._mask_cache))[1].type == "cuda"
+
+
+# ------------------------------------------------------------------------------------------------ block-sparse path
+def _grads(out: torch.Tensor, inputs: list[torch.Tensor], seed: int = 1) -> list[torch.Tensor]:
+    g = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed))
+    return list(torch.autograd.grad(out, inputs, g))
+
+
+@pytest.mark.parametrize(("kind", "t", "causal"), [
+    ("local", 1024, False),  # window 15: 3 % of the (T, T) scores, the benchmark's case
+    ("local", 250, True),  # T not a multiple of the tile: padded queries must not leak NaN into gradients
+    ("block", 256, False),
+    ("block", 200, True),
+])
+def test_block_sparse_path_equals_dense_masked_attention_with_gradients(kind: str, t: int, causal: bool) -> None:
+    attn = SparseAttention(16, num_heads=2, attention_type=kind, window=15, block_size=16, causal=causal)
+    assert attn._mask(t, torch.device("cpu"))[1] is not None  # this case takes the block-sparse path
+    x = torch.randn(2, t, 16, requires_grad=True)
+    params = [x, attn.in_proj.weight, attn.in_proj.bias, attn.out_proj.weight]
+    out, expected = attn(x), reference(attn, x)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    for got, want in zip(_grads(out, params), _grads(expected, params)):
+        assert bool(torch.isfinite(got).all())
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_wide_masks_stay_on_the_dense_path() -> None:
+    attn = SparseAttention(8, num_heads=2, attention_type="local", window=100)
+    mask, layout = attn._mask(256, torch.device("cpu"))
+    assert mask is not None and layout is None  # ~70 % of the pairs: dense SDPA is cheaper
+
+
+@settings(max_examples=20, deadline=None)
+@given(t=st.integers(1, 70), density=st.floats(0.02, 0.6), block=st.sampled_from([4, 8, 16]), seed=st.integers(0, 99))
+def test_block_sparse_attention_equals_sdpa_for_any_mask(t: int, density: float, block: int, seed: int) -> None:
+    from tesla_lab.nn.block_sparse import block_layout, block_sparse_attention
+
+    gen = torch.Generator().manual_seed(seed)
+    mask = torch.rand(t, t, generator=gen) < density
+    mask |= torch.eye(t, dtype=torch.bool)  # every query attends to something
+    q, k, v = (torch.randn(2, 3, t, 8, generator=gen, dtype=torch.float64, requires_grad=True) for _ in range(3))
+    out = block_sparse_attention(q, k, v, block_layout(mask, block))
+    expected = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(out, expected)
+    for got, want in zip(_grads(out, [q, k, v]), _grads(expected, [q, k, v])):
+        torch.testing.assert_close(got, want)
+
+
+def test_block_layout_lists_only_the_tiles_the_mask_touches() -> None:
+    from tesla_lab.nn.block_sparse import block_layout, choose_block
+
+    mask = attention_mask(64, "block", block_size=16)
+    layout = block_layout(mask, 16)
+    assert layout.key_blocks.tolist() == [[0], [1], [2], [3]]
+    assert layout.density == 0.25 and bool(layout.mask.all())
+    assert choose_block(attention_mask(1024, "local", window=15)).block == 16
+
+
+def test_sparse_is_an_alias_of_block_sparse_attention() -> None:
+    attn = SparseAttention(8, num_heads=2, attention_type="sparse", block_size=2)  # the TESLA documents' name
+    assert attn.attention_type == "block"
+    assert torch.equal(attn.attention_mask(6), attention_mask(6, "block", block_size=2))
+
+
+def test_dropout_on_the_block_sparse_path_trains_and_eval_is_exact() -> None:
+    attn = SparseAttention(16, num_heads=2, attention_type="local", window=3, dropout=0.5)
+    x = torch.randn(2, 128, 16)
+    train_out = attn(x)
+    assert train_out.shape == (2, 128, 16) and not torch.allclose(train_out, reference(attn, x))
+    attn.eval()
+    torch.testing.assert_close(attn(x), reference(attn, x), rtol=1e-5, atol=1e-5)
+
+
+@needs_cuda
+@pytest.mark.gpu
+def test_cuda_block_sparse_path_matches_reference() -> None:
+    attn = SparseAttention(32, num_heads=2, attention_type="local", window=15)
+    x = torch.randn(2, 512, 32)
+    expected = reference(attn, x)
+    gpu = attn.to("cuda")
+    assert gpu._mask(512, torch.device("cuda"))[1] is not None
+    torch.testing.assert_close(gpu(x.to("cuda")).cpu(), expected, rtol=1e-4, atol=1e-4)

@@ -191,7 +191,7 @@ def test_to_sparse_matches_masked_weight_and_memory_bytes(layout: str) -> None:
 
 
 def test_unknown_layout_raises() -> None:
-    with pytest.raises(ConfigError, match=r"unknown sparse layout 'bsr'; choose one of: csr, coo"):
+    with pytest.raises(ConfigError, match=r"unknown sparse layout 'bsr'; choose one of: csr, coo \(memory_bytes"):
         SparseLinear(4, 4).to_sparse("bsr")
 
 
@@ -218,6 +218,14 @@ def test_sparse_inference_threshold_counts_rounded_targets(monkeypatch: pytest.M
     with torch.no_grad():
         layer(torch.randn(2, 16))
     assert calls
+
+
+@pytest.mark.parametrize(("rows", "sparse_mm"), [(1, False), (3, False), (4, True), (64, True)])
+def test_cpu_default_threshold_is_lower_for_batches(rows: int, sparse_mm: bool) -> None:
+    layer = SparseLinear(100, 20, sparsity=0.9).eval()  # CSR measured faster at 90 % for >= 4 rows, slower for 1
+    assert layer._use_sparse_mm(torch.randn(rows, 100)) is sparse_mm
+    assert layer._use_sparse_mm(torch.randn(rows, 100)) is sparse_mm  # cached nnz gives the same answer
+    assert SparseLinear(100, 20, sparsity=0.8).eval()._use_sparse_mm(torch.randn(64, 100)) is False
 
 
 def test_sparse_inference_cache_follows_weight_updates() -> None:
@@ -247,15 +255,76 @@ def test_dense_path_is_used_when_sparse_mm_does_not_apply(mode: str, monkeypatch
 
 
 # ------------------------------------------------------------------------------------------------ persistence
-def test_state_dict_round_trip_restores_mask_and_zeroes_masked_weights() -> None:
+def _dense_form(layer: SparseLinear) -> dict[str, torch.Tensor]:
+    """The state_dict older versions saved at any sparsity: dense weight, bias, bool mask."""
+    return {"weight": layer.weight.detach().clone(), "bias": layer.bias.detach().clone(), "mask": layer.mask.clone()}
+
+
+def test_old_dense_checkpoint_loads_restores_mask_and_zeroes_masked_weights() -> None:
     src = SparseLinear(10, 6, sparsity=0.8)
-    state = src.state_dict()
-    assert "mask" in state
+    state = _dense_form(src)
     dst = SparseLinear(10, 6)
     state["weight"] = state["weight"] + 1.0  # dirty masked entries must not survive loading
     dst.load_state_dict(state)
     assert torch.equal(dst.mask, src.mask)
     assert bool((dst.weight[~dst.mask] == 0).all())
+
+
+def test_state_dict_is_compact_from_half_sparsity_and_dense_below() -> None:
+    compact = SparseLinear(16, 8, sparsity=0.5).state_dict()
+    assert set(compact) == {"weight_values", "mask_bits", "bias"}
+    assert compact["weight_values"].shape == (64,) and compact["mask_bits"].dtype == torch.uint8
+    assert compact["mask_bits"].shape == (16,)  # 128 mask entries, 8 per byte
+    assert set(SparseLinear(16, 8, sparsity=0.4).state_dict()) == {"weight", "bias", "mask"}
+    live = SparseLinear(16, 8, sparsity=0.9).state_dict(keep_vars=True)  # callers that write into the parameters
+    assert set(live) == {"weight", "bias", "mask"} and isinstance(live["weight"], nn.Parameter)
+
+
+@pytest.mark.parametrize("sparsity", [0.3, 0.5, 0.9, 0.99])
+def test_save_load_round_trips_exactly(sparsity: float, tmp_path) -> None:
+    src = SparseLinear(37, 11, sparsity=sparsity)  # 407 weights: the bitmask ends in a partial byte
+    torch.save(src.state_dict(), tmp_path / "s.pt")
+    dst = SparseLinear(37, 11)  # dense, other random weights
+    dst.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
+    assert torch.equal(dst.mask, src.mask) and torch.equal(dst.weight, src.weight) and torch.equal(dst.bias, src.bias)
+    assert dst.sparsity == src.sparsity
+
+
+def test_ninety_percent_sparse_file_is_under_a_quarter_of_dense_and_report_matches_it(tmp_path) -> None:
+    dense = nn.Linear(1024, 1024)
+    sparse = SparseLinear.from_linear(dense, 0.9)
+    torch.save(dense.state_dict(), tmp_path / "dense.pt")
+    torch.save(sparse.state_dict(), tmp_path / "sparse.pt")
+    dense_size, sparse_size = (tmp_path / "dense.pt").stat().st_size, (tmp_path / "sparse.pt").stat().st_size
+    assert sparse_size <= 0.25 * dense_size  # about 0.13x: 10 % of the values + 1 bit per weight
+    assert sparse.memory_bytes() == pytest.approx(sparse_size, rel=0.02)
+    assert sparse.memory_bytes() == 104858 * 4 + 1024 * 1024 // 8 + 1024 * 4
+
+
+def test_pruned_model_checkpoint_loads_into_a_fresh_model(tmp_path) -> None:
+    from tesla_lab.train.checkpoint import load_checkpoint, save_checkpoint
+
+    pruned, _ = prune(nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 4)), 0.9, min_features=4)
+    save_checkpoint(tmp_path / "c.pt", model=pruned, epoch=1)
+    fresh, _ = prune(nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 4)), 0.2, min_features=4)
+    load_checkpoint(tmp_path / "c.pt", model=fresh)
+    x = torch.randn(5, 32)
+    assert torch.equal(fresh(x), pruned(x))
+    assert [m.sparsity for m in fresh if isinstance(m, SparseLinear)] == [m.sparsity for m in pruned
+                                                                          if isinstance(m, SparseLinear)]
+
+
+def test_compact_state_of_another_shape_or_corrupt_raises_shape_error() -> None:
+    state = SparseLinear(16, 8, sparsity=0.9).state_dict()
+    with pytest.raises(ShapeError, match=r"is 16 -> 4 \(64 weights, 8 mask bytes\) but the checkpoint's mask_bits has "
+                                         r"16 bytes; build the layer"):
+        SparseLinear(16, 4).load_state_dict(state)
+    cut = dict(state, weight_values=state["weight_values"][:-1])
+    with pytest.raises(ShapeError, match=r"the mask keeps 13 weights but weight_values holds 12"):
+        SparseLinear(16, 8).load_state_dict(cut)
+    half = {k: v for k, v in state.items() if k != "mask_bits"}
+    with pytest.raises(ShapeError, match=r"has only one of weight_values/mask_bits"):
+        SparseLinear(16, 8).load_state_dict(half)
 
 
 def test_dense_inference_ignores_stale_values_under_the_mask() -> None:
@@ -363,13 +432,20 @@ def test_prune_bad_arguments_raise(kwargs: dict[str, object], match: str) -> Non
 
 
 def test_report_str_is_a_readable_table() -> None:
-    _, report = prune(_mlp(), 0.5)
+    pruned, report = prune(_mlp(), 0.5)
+
+    def report_layers(report: PruneReport) -> list[SparseLinear]:
+        return [pruned.get_submodule(row.name) for row in report.layers]
+
     text = str(report)
     lines = text.splitlines()
     assert lines[0].split() == ["layer", "shape", "params", "before", "params", "after", "sparsity"]
     assert lines[1].split()[:2] == ["0", "32x64"] and lines[1].endswith("0.500")
     assert lines[3].startswith("total") and "x fewer" in lines[3]
     assert lines[-1] == "kept dense: 4"
+    assert lines[-2] == "saved bytes of the pruned layers: 16,768 -> 9,088 (0.54x)"
+    assert (report.layers[0].bytes_before, report.layers[0].bytes_after) == ((2048 + 64) * 4, 1024 * 4 + 256 + 64 * 4)
+    assert report.to_dict()["bytes_after"] == report.bytes_after == sum(m.memory_bytes() for m in report_layers(report))
     assert report.to_dict()["layers"][0]["compression"] == pytest.approx(report.layers[0].compression)
     assert isinstance(report, PruneReport) and isinstance(report.layers[0], LayerPruneStats)
 
@@ -384,3 +460,17 @@ def test_cuda_sparse_inference_matches_dense() -> None:
         torch.testing.assert_close(layer(x), dense, rtol=1e-4, atol=1e-4)
     pruned, _ = prune(nn.Sequential(nn.Linear(64, 64)).cuda(), 0.9, scope="global")
     assert pruned[0].mask.is_cuda
+
+
+def test_pruned_model_exports_to_torchscript_and_onnx(tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    from tesla_lab.serve.export import export_model
+
+    pruned, _ = prune(nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 3)), 0.96, min_features=2)
+    info = export_model(pruned, torch.randn(8, 16), tmp_path / "m", task="regression", formats=("torchscript", "onnx"))
+    assert info.metadata["formats"]["torchscript"]["status"] == "ok"
+    assert info.metadata["formats"]["onnx"]["status"] == "ok"  # checked against the eager model by onnxruntime
+    traced = torch.jit.load(str(tmp_path / "m" / "model.torchscript.pt"))
+    x = torch.randn(5, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(x), pruned.eval()(x))
