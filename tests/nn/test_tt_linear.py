@@ -181,6 +181,24 @@ def test_from_linear_with_tol_bounds_the_weight_error():
     assert tt.in_shape == (4, 4, 4)
 
 
+def test_from_linear_float32_keeps_max_rank_and_float64_accuracy():
+    # a smooth weight: singular values decay fast, so float32 round-off used to cut the last rank (8 -> 6)
+    i = torch.arange(256, dtype=torch.float64)[:, None] / 256
+    j = torch.arange(256, dtype=torch.float64)[None, :] / 256
+    w = 1.0 / (0.05 + i + j + 0.3 * torch.sin(7 * i * j))
+    shapes = {"in_shape": (4, 4, 4, 4), "out_shape": (4, 4, 4, 4)}
+    lin32, lin64 = nn.Linear(256, 256), nn.Linear(256, 256, dtype=torch.float64)
+    with torch.no_grad():
+        lin32.weight.copy_(w)
+        lin64.weight.copy_(w)
+    tt32 = TTLinear.from_linear(lin32, rank=8, **shapes)
+    tt64 = TTLinear.from_linear(lin64, rank=8, **shapes)
+    assert tt32.ranks == tt64.ranks == (1, 8, 8, 8, 1)
+    err32 = tt32.to_tt_matrix().relative_error(w.float())
+    err64 = tt64.to_tt_matrix().relative_error(w)
+    assert err32 <= 1.2 * err64
+
+
 def test_from_linear_needs_an_nn_linear():
     with pytest.raises(ConfigError, match="from_linear needs a torch.nn.Linear; got Conv1d"):
         TTLinear.from_linear(nn.Conv1d(4, 4, 1))
