@@ -29,9 +29,9 @@ def test_auto_path_is_chosen_per_batch_size_and_cached():
     layer = TTLinear(256, 256, rank=4)
     layer(torch.randn(1, 256))
     layer(torch.randn(512, 256))
-    assert layer._path_by_batch == {1: "factorized", 512: "dense"}
+    assert layer.plans == {1: "factorized/3", 512: "dense"}
     layer.path = "dense"
-    assert layer._path_by_batch == {}
+    assert layer.plans == {}
     assert "path='dense'" in repr(layer)
 
 
@@ -221,7 +221,7 @@ def test_works_under_inference_mode_even_when_created_there():
     with torch.inference_mode():
         assert torch.allclose(layer(x), x @ layer.weight.T + layer.bias, atol=1e-5)
         inner = TTLinear(64, 64, rank=4)
-        assert inner(x).shape == (600, 64) and inner._path_by_batch == {600: "dense"}
+        assert inner(x).shape == (600, 64) and inner.plans == {600: "dense"}
     layer.requires_grad_(False)  # frozen layer, input needs grad: the inference-mode W must not be reused
     x.requires_grad_(True)
     layer(x).sum().backward()
