@@ -34,7 +34,7 @@ from torch import nn
 
 from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.tn.autotune import choose_plan
-from tesla_lab.tn.contract import PATHS, apply_plan, tt_matrix_full
+from tesla_lab.tn.contract import PATHS, apply_plan, core_matrices, tt_matrix_full
 from tesla_lab.tn.cost import Plan
 from tesla_lab.tn.decompose import check_ranks
 from tesla_lab.tn.factorize import resolve_shapes
@@ -113,7 +113,7 @@ class TTLinear(nn.Module):
         else:
             self.register_parameter("bias", None)
         self.path = path
-        self._weight_cache: tuple[tuple[Any, ...], torch.Tensor] | None = None
+        self._caches: dict[Any, tuple[tuple[Any, ...], Any]] = {}  # inference caches: W, prepared core matrices
         self.reset_parameters()
 
     # ------------------------------------------------------------------ parameters and properties
@@ -170,17 +170,24 @@ class TTLinear(nn.Module):
         while ``torch.compile`` or ``torch.jit.trace`` records, whose graph must rebuild ``W`` from the cores.
         """
         cores = list(self.cores)
+        return self._cached("W", cores, lambda: tt_matrix_full(cores))
+
+    def _cached(self, name: Any, cores: list[torch.Tensor], build: Any) -> Any:
+        """``build()``, kept between calls while autograd is off and no core changed (inference); rebuilt whenever
+        autograd may need its graph, while a graph is recorded (compile, trace) or for cores made in inference mode."""
         if torch.is_grad_enabled() and any([c.requires_grad for c in cores]):
-            return tt_matrix_full(cores)
-        if torch.compiler.is_compiling() or torch.jit.is_tracing():  # a cached W would enter the graph as a constant
-            return tt_matrix_full(cores)
+            return build()
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():  # a cached value would be a constant in the graph
+            return build()
         if any([c.is_inference() for c in cores]):  # created under inference_mode: no version counter to key on
-            return tt_matrix_full(cores)
-        # A W built under inference_mode is an inference tensor that autograd may not save: key on the mode too.
+            return build()
+        # A value built under inference_mode is an inference tensor that autograd may not save: key on the mode too.
         key = (torch.is_inference_mode_enabled(), *[(c._version, c.data_ptr(), c.dtype, c.device) for c in cores])
-        if self._weight_cache is None or self._weight_cache[0] != key:
-            self._weight_cache = (key, tt_matrix_full(cores).detach())
-        return self._weight_cache[1]
+        hit = self._caches.get(name)
+        if hit is None or hit[0] != key:
+            with torch.no_grad():
+                hit = self._caches[name] = (key, build())
+        return hit[1]
 
     def to_tt_matrix(self) -> TTMatrix:
         """The weight as a :class:`~tesla_lab.tn.tt_matrix.TTMatrix` (cores detached)."""
@@ -223,8 +230,11 @@ class TTLinear(nn.Module):
         x2 = x.reshape(-1, self.in_features)
         cores = list(self.cores)
         plan = self._plan(x2.shape[0], cores)
-        weight = self.weight if plan.path == "dense" else None  # the cached W when autograd is off
-        y = apply_plan(x2, cores, self.bias, plan, weight)
+        if plan.path == "dense":  # the cached W when autograd is off
+            y = apply_plan(x2, cores, self.bias, plan, weight=self.weight)
+        else:  # likewise the (merged) cores as matrices
+            mats = self._cached(("mats", plan.groups), cores, lambda: core_matrices(cores, plan.groups))
+            y = apply_plan(x2, cores, self.bias, plan, mats=mats)
         return y.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:

@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -43,8 +42,9 @@ ENV_AUTOTUNE = "TESLA_AUTOTUNE"
 ENV_CACHE_DIR = "TESLA_CACHE_DIR"
 CACHE_NAME = "tt_plans.json"
 VERSION = 1
-ROUNDS = 5  # timed rounds per candidate at most (after one warm-up run each)
-BUDGET_S = 1.0  # stop adding rounds once this much was spent (at least 2 rounds)
+ROUNDS = 7  # timed rounds per candidate at most (after one warm-up run each)
+BUDGET_S = 1.5  # stop adding rounds once this much was spent (at least 3 rounds)
+FLOOR_S = 2e-3  # a fast run is repeated within one timing until the timing lasts about this long
 
 _lock = threading.Lock()
 _memory: dict[str, dict[str, Plan]] = {}  # cache file -> key -> plan (what this process knows)
@@ -152,8 +152,9 @@ def _write(path: Path, plans: dict[str, Plan], timings: dict[str, dict[str, floa
 
 
 def measure(runs: dict[Plan, Callable[[], None]], device: torch.device) -> dict[Plan, float]:
-    """Median seconds of each run: one warm-up each, then interleaved rounds (every plan once per round) until
-    ``ROUNDS`` rounds or ``BUDGET_S`` seconds (at least 2 rounds). CUDA work is synchronized around each run.
+    """Seconds per call of each run: one warm-up each, then interleaved rounds (every plan once per round) until
+    ``ROUNDS`` rounds or ``BUDGET_S`` seconds (at least 3 rounds); a run faster than ``FLOOR_S`` is repeated within
+    one timing. The minimum over rounds is kept: other processes only ever add time. CUDA work is synchronized.
 
     Replaced in tests by a fake timer (``monkeypatch.setattr(autotune, 'measure', fake)``).
     """
@@ -162,20 +163,23 @@ def measure(runs: dict[Plan, Callable[[], None]], device: torch.device) -> dict[
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
+    def timed(run: Callable[[], None], inner: int) -> float:
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            run()
+        sync()
+        return (time.perf_counter() - t0) / inner
+
+    inner = {plan: max(1, min(50, math.ceil(FLOOR_S / max(timed(run, 1), 1e-6)))) for plan, run in runs.items()}
     times: dict[Plan, list[float]] = {plan: [] for plan in runs}
-    for run in runs.values():
-        run()
-    sync()
     start = time.perf_counter()
     for rnd in range(ROUNDS):
         for plan, run in runs.items():
-            t0 = time.perf_counter()
-            run()
-            sync()
-            times[plan].append(time.perf_counter() - t0)
-        if rnd >= 1 and time.perf_counter() - start > BUDGET_S:
+            times[plan].append(timed(run, inner[plan]))
+        if rnd >= 2 and time.perf_counter() - start > BUDGET_S:
             break
-    return {plan: statistics.median(ts) for plan, ts in times.items()}
+    return {plan: min(ts) for plan, ts in times.items()}
 
 
 def _tune(cores: Sequence[torch.Tensor], batch: int, candidates: list[Plan], train: bool,

@@ -50,6 +50,8 @@ __all__ = [
     "tt_linear",
     "apply_plan",
     "group_cores",
+    "core_matrices",
+    "contract_matrices",
     "Plan",
     "factorized_flops",
     "dense_flops",
@@ -128,18 +130,40 @@ def tt_contract(x: torch.Tensor, cores: Sequence[torch.Tensor], *, groups: int |
     tensor([[12.],
             [12.]])
     """
+    return contract_matrices(x, core_matrices(cores, groups))
+
+
+CoreMatrix = tuple[torch.Tensor, tuple[int, int, int, int]]
+
+
+def core_matrices(cores: Sequence[torch.Tensor], groups: int | None = None) -> list[CoreMatrix]:
+    """The cores (merged into ``groups`` first, if given) as the ``(n_k r_{k-1}, m_k r_k)`` matrices
+    :func:`contract_matrices` multiplies by, each with its core's shape ``(r, m, n, s)``. Differentiable; a layer
+    caches them for inference like the rebuilt ``W``.
+
+    >>> import torch
+    >>> [(tuple(m.shape), dims) for m, dims in core_matrices([torch.ones(1, 2, 3, 4), torch.ones(4, 5, 6, 1)])]
+    [((3, 8), (1, 2, 3, 4)), ((24, 5), (4, 5, 6, 1))]
+    """
     if groups is not None:
         cores = group_cores(cores, groups)
-    d = len(cores)
-    ns = [int(c.shape[2]) for c in cores]
+    out = []
+    for core in cores:
+        r, m, n, s = (int(v) for v in core.shape)
+        out.append((core.permute(2, 0, 1, 3).reshape(n * r, m * s), (r, m, n, s)))  # a copy of the small core
+    return out
+
+
+def contract_matrices(x: torch.Tensor, mats: Sequence[CoreMatrix]) -> torch.Tensor:
+    """The contraction of :func:`tt_contract` with prepared :func:`core_matrices`."""
+    d = len(mats)
+    ns = [dims[2] for _, dims in mats]
     b = x.shape[0]  # in a trace: the input's size, recorded as such, not a constant
     if d == 1:
         state = x.reshape(b, 1, ns[0])
     else:
         state = x.reshape(b, ns[0], math.prod(ns[1:])).transpose(1, 2)  # (B, n_2..n_d, n_1 r_0): matmul copies it
-    for k, core in enumerate(cores):
-        r, m, n, s = (int(v) for v in core.shape)
-        mat = core.permute(2, 0, 1, 3).reshape(n * r, m * s)  # (n_k r_{k-1}, m_k r_k): a copy of the small core
+    for k, (mat, (_, m, _, s)) in enumerate(mats):
         rows = state.shape[1]
         y = torch.matmul(state, mat)  # (B, rows, m_k r_k): one GEMM over B·rows (matmul folds the batch in)
         if k + 1 == d:
@@ -148,7 +172,7 @@ def tt_contract(x: torch.Tensor, cores: Sequence[torch.Tensor], *, groups: int |
         nxt = ns[k + 1]
         rest = rows * m // nxt  # n_{k+2}..n_d · m_1..m_k
         state = y.reshape(b, nxt, rest, s).transpose(1, 2).reshape(b, rest, nxt * s)
-    return state.reshape(b, math.prod([int(c.shape[1]) for c in cores]))
+    return state.reshape(b, math.prod([dims[1] for _, dims in mats]))
 
 
 def _check_path(path: str) -> str:
@@ -163,10 +187,12 @@ def apply_plan(
     bias: torch.Tensor | None,
     plan: Plan,
     weight: torch.Tensor | None = None,
+    mats: Sequence[CoreMatrix] | None = None,
 ) -> torch.Tensor:
     """``x2 @ W.T + bias`` for a 2-d ``x2`` (B, N) by ``plan``, without checks (callers check ``x2`` once).
 
-    ``weight``: ``W`` already rebuilt, used by the dense plan instead of rebuilding it.
+    ``weight``: ``W`` already rebuilt, used by the dense plan instead of rebuilding it; ``mats``: the factorized
+    plan's :func:`core_matrices` already prepared.
 
     >>> import torch
     >>> apply_plan(torch.ones(2, 4), [torch.ones(1, 1, 2, 1), torch.ones(1, 1, 2, 1)], None, Plan("factorized", 2))
@@ -175,7 +201,7 @@ def apply_plan(
     """
     if plan.path == "dense":
         return F.linear(x2, tt_matrix_full(cores) if weight is None else weight, bias)
-    y = tt_contract(x2, cores, groups=plan.groups)
+    y = contract_matrices(x2, core_matrices(cores, plan.groups) if mats is None else mats)
     if bias is not None:
         y = y + bias.to(y.dtype)  # under autocast y is half precision, as F.linear's output would be
     return y

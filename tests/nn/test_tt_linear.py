@@ -323,3 +323,22 @@ def test_traced_layer_saves_and_loads_as_torchscript(path):
     x = torch.randn(9, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), layer(x), rtol=1e-4, atol=1e-5)
+
+
+def test_factorized_inference_caches_the_core_matrices_until_a_core_changes():
+    torch.manual_seed(0)
+    layer = TTLinear(64, 64, rank=4, path="factorized", dtype=torch.float64)
+    x = torch.randn(3, 64, dtype=torch.float64)
+    with torch.no_grad():
+        y1 = layer(x)
+        (name, (_, mats)), = layer._caches.items()
+        assert name[0] == "mats"
+        layer(x)
+        assert layer._caches[name][1] is mats  # reused, not rebuilt
+        layer.cores[0].mul_(2)
+        y2 = layer(x)
+    assert layer._caches[name][1] is not mats
+    torch.testing.assert_close(y2 - layer.bias, 2 * (y1 - layer.bias))
+    y3 = layer(x)  # autograd on: built from the cores, differentiable
+    y3.sum().backward()
+    assert layer.cores[0].grad is not None
