@@ -145,13 +145,25 @@ def core_matrices(cores: Sequence[torch.Tensor], groups: int | None = None) -> l
     >>> [(tuple(m.shape), dims) for m, dims in core_matrices([torch.ones(1, 2, 3, 4), torch.ones(4, 5, 6, 1)])]
     [((3, 8), (1, 2, 3, 4)), ((24, 5), (4, 5, 6, 1))]
     """
-    if groups is not None:
-        cores = group_cores(cores, groups)
-    out = []
-    for core in cores:
-        r, m, n, s = (int(v) for v in core.shape)
-        out.append((core.permute(2, 0, 1, 3).reshape(n * r, m * s), (r, m, n, s)))  # a copy of the small core
-    return out
+    cores = list(cores)
+    ranges = [(k, k + 1) for k in range(len(cores))]
+    if groups is not None and groups < len(cores):
+        ranges = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], groups)
+    return [_group_matrix(cores[lo:hi]) for lo, hi in ranges]
+
+
+def _group_matrix(cores: Sequence[torch.Tensor]) -> CoreMatrix:
+    """Merge ``cores`` and lay the result out as a ``(N r, M s)`` matrix; the last merge's permute does both."""
+    if len(cores) == 1:
+        r, m, n, s = (int(v) for v in cores[0].shape)
+        return cores[0].permute(2, 0, 1, 3).reshape(n * r, m * s), (r, m, n, s)  # a copy of the small core
+    h = _split_point([int(c.shape[1]) * int(c.shape[2]) for c in cores])
+    a, b = _merge(cores[:h]), _merge(cores[h:])
+    r, m1, n1, s = (int(v) for v in a.shape)
+    _, m2, n2, t = (int(v) for v in b.shape)
+    ab = (a.reshape(r * m1 * n1, s) @ b.reshape(s, m2 * n2 * t)).reshape(r, m1, n1, m2, n2, t)
+    mat = ab.permute(2, 4, 0, 1, 3, 5).reshape(n1 * n2 * r, m1 * m2 * t)
+    return mat, (r, m1 * m2, n1 * n2, t)
 
 
 def contract_matrices(x: torch.Tensor, mats: Sequence[CoreMatrix]) -> torch.Tensor:
