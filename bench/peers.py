@@ -11,8 +11,8 @@ tensorly-torch and tensorly are optional (``pip install 'tesla-lab[bench]'``); m
 
     python bench/peers.py --quick                 # CPU subset, < 60 s
     python bench/peers.py                         # CPU: all layers (large batches only where they fit)
-    python bench/peers.py --device cuda --gpu     # H200 run, < 120 s: all layers and batches 1/32/512/4096
-    python bench/peers.py --device cuda --dtype bfloat16 --gpu
+    python bench/peers.py --device cuda           # H200 run, < 120 s: all layers and batches 1/32/512/4096
+    python bench/peers.py --device cuda --dtype bfloat16
 """
 
 from __future__ import annotations
@@ -82,10 +82,17 @@ class Timer:
 
 
 def paired(fns: dict[str, Callable[[], None]], timer: Timer, rounds: int, budget: float) -> dict[str, list[float]]:
-    """Per-round seconds of each fn: warm-up twice, then interleaved rounds with a rotating order."""
-    for fn in fns.values():
-        fn()
-        fn()
+    """Per-round seconds of each fn: warm-up twice, then interleaved rounds with a rotating order. A peer that fails
+    (e.g. no support for a dtype) is left out with a note."""
+    for name, fn in list(fns.items()):
+        try:
+            fn()
+            fn()
+        except Exception as exc:  # noqa: BLE001 - a peer's failure must not stop the comparison
+            if name in ("tt", "dense", "ours"):
+                raise
+            print(f"  ({name} failed and is left out: {type(exc).__name__}: {str(exc)[:120]})")
+            del fns[name]
     timer.sync()
     inner = {name: timer.inner_count(fn) for name, fn in fns.items()}
     names = list(fns)
@@ -100,7 +107,9 @@ def paired(fns: dict[str, Callable[[], None]], timer: Timer, rounds: int, budget
     return times
 
 
-def ratio(a: list[float], b: list[float]) -> str:
+def ratio(a: list[float], b: list[float] | None) -> str:
+    if b is None:
+        return "n/a"
     rs = [x / y for x, y in zip(a, b)]
     med = statistics.median(rs)
     q = statistics.quantiles(rs, n=4) if len(rs) >= 2 else [med, med, med]
@@ -155,7 +164,7 @@ def bench_layers(cases: list[tuple[str, int, str]], device: torch.device, dtype:
         line = (f"{fout}x{fin} r{rank:<3} {mode:<5} {batch:>5}  {plan:<13} {med['tt']:>9.3f} {med['dense']:>9.3f}  "
                 f"{ratio(times['tt'], times['dense']):<19}")
         if tltorch is not None:
-            line += f"  {ratio(times['tt'], times['tl-fact']):<19} {ratio(times['tt'], times['tl-reco']):<19}"
+            line += f"  {ratio(times['tt'], times.get('tl-fact')):<19} {ratio(times['tt'], times.get('tl-reco')):<19}"
         print(line, flush=True)
 
 
@@ -185,10 +194,10 @@ def bench_svd(device: torch.device, rounds: int) -> None:
             fns["tensorly"] = lambda a=a: tensor_train(a, rank=[1, 6, 6, 1])
         times = paired(fns, timer, rounds, budget=5.0)
         name = str(dtype).removeprefix("torch.")
-        vs = ratio(times["ours"], times["tensorly"]) if tl else ""
+        vs = ratio(times["ours"], times.get("tensorly")) if tl else ""
         print(f"{name:<8} {'tesla':<9} {str(ours.ranks):<13} {ours.relative_error(a):>10.2e} "
               f"{statistics.median(times['ours']) * 1e3:>9.2f}  {vs}")
-        if tl is not None:
+        if tl is not None and "tensorly" in times:
             factors = tensor_train(a, rank=[1, 6, 6, 1])
             err = float(torch.linalg.vector_norm(tl.tt_to_tensor(factors) - a) / torch.linalg.vector_norm(a))
             ranks = (1, *[int(f.shape[-1]) for f in factors])
@@ -202,7 +211,8 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--quick", action="store_true", help="CPU subset, < 60 s")
-    parser.add_argument("--gpu", action="store_true", help="the CUDA run: all layers and batches, < 120 s on an H200")
+    parser.add_argument("--gpu", action="store_true",
+                        help="the CUDA run (also the default on CUDA): all layers and batches, < 120 s on an H200")
     parser.add_argument("--rounds", type=int, default=None, help="paired rounds per case (default 15 CPU, 10 CUDA)")
     parser.add_argument("--layers", nargs="+", choices=list(LAYERS), default=None)
     parser.add_argument("--batches", type=int, nargs="+", default=None)

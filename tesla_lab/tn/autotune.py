@@ -184,7 +184,7 @@ def measure(runs: dict[Plan, Callable[[], None]], device: torch.device) -> dict[
 
 def _tune(cores: Sequence[torch.Tensor], batch: int, candidates: list[Plan], train: bool,
           cached_weight: bool) -> tuple[Plan, dict[Plan, float]]:
-    from tesla_lab.tn.contract import apply_plan, tt_matrix_full  # noqa: PLC0415 - contract imports this module
+    from tesla_lab.tn.contract import apply_plan, core_matrices, tt_matrix_full  # noqa: PLC0415 - imports us
 
     core = cores[0]
     n = math.prod([int(c.shape[2]) for c in cores])
@@ -198,9 +198,14 @@ def _tune(cores: Sequence[torch.Tensor], batch: int, candidates: list[Plan], tra
             c.requires_grad_(True)
 
     def make(plan: Plan) -> Callable[[], None]:
+        mats = None
+        if cached_weight and plan.path == "factorized":  # the caller caches the prepared matrices like W
+            with torch.no_grad():
+                mats = core_matrices(cs, plan.groups)
+
         def run() -> None:
             with torch.set_grad_enabled(train):
-                y = apply_plan(x, cs, None, plan, weight if plan.path == "dense" else None)
+                y = apply_plan(x, cs, None, plan, weight if plan.path == "dense" else None, mats)
                 if train:
                     y.backward(torch.ones_like(y))
 
@@ -222,7 +227,8 @@ def choose_plan(
     """The plan for applying the TT-matrix ``cores`` to ``batch`` rows.
 
     ``path``: ``'auto'`` (any candidate), ``'factorized'`` (only factorized groupings) or ``'dense'``.
-    ``cached_weight``: the caller holds ``W`` already rebuilt (inference), so the dense plan is just a GEMM.
+    ``cached_weight``: the caller holds ``W`` and the core matrices already prepared (inference), so the dense plan
+    is just a GEMM.
     ``train``: whether a backward pass follows (default: autograd is on and a core requires grad); train and
     inference are measured and cached separately. ``timing``: force measuring on or off (default
     :func:`timing_allowed`); without timing, or for an empty batch, the cost model decides.

@@ -117,9 +117,37 @@ def test_ttlinear_uses_the_measured_plan_and_stays_correct(tuned):
     torch.testing.assert_close(y, x @ layer.weight.T + layer.bias)
     layer(x)
     assert len(tuned) == 1  # memoized on the layer
+    with torch.no_grad():  # inference is measured on its own, with W and the core matrices prepared as cached
+        torch.testing.assert_close(layer(x), y.detach())
+    assert len(tuned) == 2
 
 
 def test_real_timer_times_every_candidate():
     runs = {Plan("dense", 1): lambda: None, Plan("factorized", 2): lambda: torch.ones(3).sum()}
     times = autotune.measure(runs, torch.device("cpu"))
     assert set(times) == set(runs) and all(t >= 0 for t in times.values())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_measured_plans_on_cuda_match_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESLA_AUTOTUNE", "1")
+    monkeypatch.setenv("TESLA_CACHE_DIR", str(tmp_path))
+    autotune.clear_memory()
+    torch.manual_seed(0)
+    layer = TTLinear(256, 256, rank=8)
+    x = torch.randn(64, 256)
+    ref = layer(x)
+    ref.square().sum().backward()
+    ref_grads = [c.grad.clone() for c in layer.cores]
+    gpu = TTLinear(256, 256, rank=8, device="cuda")
+    gpu.load_state_dict(layer.state_dict())
+    y = gpu(x.cuda())  # measures the train plans on the GPU (real timer)
+    y.square().sum().backward()
+    torch.testing.assert_close(y.cpu(), ref, atol=1e-4, rtol=1e-4)
+    for got, want in zip(gpu.cores, ref_grads):
+        torch.testing.assert_close(got.grad.cpu(), want, atol=1e-3, rtol=1e-3)
+    with torch.no_grad():
+        torch.testing.assert_close(gpu(x.cuda()).cpu(), ref, atol=1e-4, rtol=1e-4)
+    assert "cuda:" in (tmp_path / "tt_plans.json").read_text()
+    autotune.clear_memory()
