@@ -44,7 +44,7 @@ test-js: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/trainer_overhead.py
-	$(PY) bench/tt_linear.py
+	$(PY) bench/peers.py --quick
 	$(PY) bench/digits_tt.py
 
 clean:

@@ -3,9 +3,11 @@
 The weight ``W`` (out_features x in_features, as in ``nn.Linear``) is held as cores ``G_k`` of shape
 ``(r_{k-1}, m_k, n_k, r_k)`` with ``prod(m_k) = out_features`` and ``prod(n_k) = in_features``
 (see :mod:`tesla_lab.tn.tt_matrix`). A forward pass either contracts the input with the cores one by one
-(``'factorized'``) or rebuilds ``W`` and runs one GEMM (``'dense'``); ``path='auto'`` picks the cheaper by a FLOP +
-memory-traffic estimate (:func:`~tesla_lab.tn.contract.choose_path`) for each batch size and remembers the choice.
-Without autograd (evaluation, serving) the rebuilt ``W`` is cached, so the dense path costs what ``nn.Linear`` does.
+(``'factorized'``, cores possibly first merged into a few super-cores) or rebuilds ``W`` and runs one GEMM
+(``'dense'``); ``path='auto'`` picks a plan per batch size, train or inference: measured once per shape and batch
+bucket and cached on disk (:mod:`tesla_lab.tn.autotune`), or by a FLOP + memory-traffic model where timing is off
+(tests, tracing, ``torch.compile``, ``TESLA_AUTOTUNE=0``), and remembers it. Without autograd (evaluation, serving)
+the rebuilt ``W`` is cached, so the dense path costs what ``nn.Linear`` does.
 
 Initialisation is variance preserving: the cores are drawn so that the *rebuilt* ``W`` has the standard deviation of
 a freshly initialised ``nn.Linear`` (``1 / sqrt(3 * in_features)``), i.e. per-core std
@@ -31,7 +33,9 @@ import torch
 from torch import nn
 
 from tesla_lab.errors import ConfigError, ShapeError
-from tesla_lab.tn.contract import PATHS, choose_path, tt_linear, tt_matrix_full
+from tesla_lab.tn.autotune import choose_plan
+from tesla_lab.tn.contract import PATHS, apply_plan, core_matrices, tt_matrix_full
+from tesla_lab.tn.cost import Plan
 from tesla_lab.tn.decompose import check_ranks
 from tesla_lab.tn.factorize import resolve_shapes
 from tesla_lab.tn.tt_matrix import TTMatrix
@@ -60,7 +64,8 @@ class TTLinear(nn.Module):
             missing one is factorized automatically (:func:`~tesla_lab.tn.factorize.resolve_shapes`). Sizes that
             cannot be split (a prime) raise :class:`~tesla_lab.errors.FactorizationError`: pad them or pass shapes.
         bias: learn an additive bias.
-        path: ``'auto'`` (cheaper by estimated cost per batch size), ``'factorized'`` or ``'dense'``; settable.
+        path: ``'auto'`` (the faster plan per batch size, measured or estimated), ``'factorized'`` or ``'dense'``;
+            settable.
 
     Traceable by ``torch.jit.trace``: the trace runs the fixed ``path`` (for ``'auto'``, the choice for the example's
     batch size), rebuilds ``W`` from the cores in the graph (never a cached copy) and accepts any batch size.
@@ -108,7 +113,7 @@ class TTLinear(nn.Module):
         else:
             self.register_parameter("bias", None)
         self.path = path
-        self._weight_cache: tuple[tuple[Any, ...], torch.Tensor] | None = None
+        self._caches: dict[Any, tuple[tuple[Any, ...], Any]] = {}  # inference caches: W, prepared core matrices
         self.reset_parameters()
 
     # ------------------------------------------------------------------ parameters and properties
@@ -135,7 +140,7 @@ class TTLinear(nn.Module):
         if value not in PATHS:
             raise ConfigError(f"unknown TTLinear path {value!r}; choose one of: {', '.join(PATHS)}")
         self._path = value
-        self._path_by_batch: dict[int, str] = {}
+        self._plans: dict[tuple[int, bool, bool], Plan] = {}  # (rows, train, cached W) -> plan
 
     @property
     def ranks(self) -> tuple[int, ...]:
@@ -165,39 +170,55 @@ class TTLinear(nn.Module):
         while ``torch.compile`` or ``torch.jit.trace`` records, whose graph must rebuild ``W`` from the cores.
         """
         cores = list(self.cores)
+        return self._cached("W", cores, lambda: tt_matrix_full(cores))
+
+    def _cached(self, name: Any, cores: list[torch.Tensor], build: Any) -> Any:
+        """``build()``, kept between calls while autograd is off and no core changed (inference); rebuilt whenever
+        autograd may need its graph, while a graph is recorded (compile, trace) or for cores made in inference mode."""
         if torch.is_grad_enabled() and any([c.requires_grad for c in cores]):
-            return tt_matrix_full(cores)
-        if torch.compiler.is_compiling() or torch.jit.is_tracing():  # a cached W would enter the graph as a constant
-            return tt_matrix_full(cores)
+            return build()
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():  # a cached value would be a constant in the graph
+            return build()
         if any([c.is_inference() for c in cores]):  # created under inference_mode: no version counter to key on
-            return tt_matrix_full(cores)
-        # A W built under inference_mode is an inference tensor that autograd may not save: key on the mode too.
+            return build()
+        # A value built under inference_mode is an inference tensor that autograd may not save: key on the mode too.
         key = (torch.is_inference_mode_enabled(), *[(c._version, c.data_ptr(), c.dtype, c.device) for c in cores])
-        if self._weight_cache is None or self._weight_cache[0] != key:
-            self._weight_cache = (key, tt_matrix_full(cores).detach())
-        return self._weight_cache[1]
+        hit = self._caches.get(name)
+        if hit is None or hit[0] != key:
+            with torch.no_grad():
+                hit = self._caches[name] = (key, build())
+        return hit[1]
 
     def to_tt_matrix(self) -> TTMatrix:
         """The weight as a :class:`~tesla_lab.tn.tt_matrix.TTMatrix` (cores detached)."""
         return TTMatrix([c.detach() for c in self.cores])
 
     # ------------------------------------------------------------------ forward
-    def _choose(self, x: torch.Tensor) -> str:
-        """The path for input ``x`` (..., in_features): the fixed one, else the cheaper for its rows (memoized)."""
-        if self._path != "auto":
-            return self._path
+    @property
+    def plans(self) -> dict[int, str]:
+        """The plans used so far by batch size (rows), e.g. ``{1: 'factorized/2', 512: 'dense'}``."""
+        return {
+            rows: "dense" if p.path == "dense" else f"factorized/{p.groups}" for (rows, _, _), p in self._plans.items()
+        }
+
+    def _plan(self, rows: int, cores: list[torch.Tensor]) -> Plan:
+        """The plan for ``rows`` input rows: by the fixed path or measured/estimated (memoized per rows and mode)."""
+        if self._path == "dense":
+            return Plan("dense", 1)
+        train = torch.is_grad_enabled() and any([c.requires_grad for c in cores])
+        cached = self._path == "auto" and not train  # the dense plan would reuse the cached W
         if torch.jit.is_tracing():
-            # Sizes are traced tensors here. The rows only pick an implementation (both compute the same function),
-            # never enter the graph, so the example's value is read as a Python int: the trace keeps that path.
-            return choose_path(self.out_shape, self.in_shape, self.ranks, int(x.numel()) // self.in_features)
-        batch = x.numel() // self.in_features  # all leading dims merged
-        path = self._path_by_batch.get(batch)
-        if path is None:
-            path = choose_path(self.out_shape, self.in_shape, self.ranks, batch)
-            self._path_by_batch[batch] = path
+            # Sizes are traced values here; the rows only pick an implementation (all compute the same function) and
+            # never enter the graph, so the example's value is read as a Python int: the trace keeps that plan.
+            return choose_plan(cores, int(rows), path=self._path, cached_weight=False, timing=False)
+        key = (rows, train, cached)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = choose_plan(cores, rows, path=self._path, cached_weight=cached, train=train)
+            self._plans[key] = plan
             if not torch.compiler.is_compiling():  # a logging call would break a torch.compile graph
-                log.debug("TTLinear %dx%d: batch %d -> %s path", self.out_features, self.in_features, batch, path)
-        return path
+                log.debug("TTLinear %dx%d: %d rows -> %s", self.out_features, self.in_features, rows, plan)
+        return plan
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -205,9 +226,16 @@ class TTLinear(nn.Module):
                 f"TTLinear expected input with last dimension in_features={self.in_features}; got shape "
                 f"{tuple(x.shape)}"
             )
-        path = self._choose(x)
-        weight = self.weight if path == "dense" else None  # the cached W when autograd is off
-        return tt_linear(x, list(self.cores), self.bias, path=path, weight=weight)  # type: ignore[arg-type]
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, self.in_features)
+        cores = list(self.cores)
+        plan = self._plan(x2.shape[0], cores)
+        if plan.path == "dense":  # the cached W when autograd is off
+            y = apply_plan(x2, cores, self.bias, plan, weight=self.weight)
+        else:  # likewise the (merged) cores as matrices
+            mats = self._cached(("mats", plan.groups), cores, lambda: core_matrices(cores, plan.groups))
+            y = apply_plan(x2, cores, self.bias, plan, mats=mats)
+        return y.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
         return (

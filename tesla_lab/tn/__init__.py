@@ -5,7 +5,18 @@
 (1, 1, 1, 1)
 """
 
-from tesla_lab.tn.contract import choose_path, dense_flops, factorized_flops, tt_contract, tt_linear, tt_matrix_full
+from tesla_lab.tn.autotune import choose_plan
+from tesla_lab.tn.contract import (
+    apply_plan,
+    choose_path,
+    dense_flops,
+    factorized_flops,
+    group_cores,
+    tt_contract,
+    tt_linear,
+    tt_matrix_full,
+)
+from tesla_lab.tn.cost import Plan, model_plan
 from tesla_lab.tn.decompose import TTSVD, TensorTrain, check_ranks, tt_svd
 from tesla_lab.tn.factorize import check_shape, factorize, factorize_pair, prime_factors, resolve_shapes
 from tesla_lab.tn.tt_matrix import TTMatrix
@@ -27,4 +38,9 @@ __all__ = [
     "factorized_flops",
     "dense_flops",
     "choose_path",
+    "choose_plan",
+    "model_plan",
+    "Plan",
+    "apply_plan",
+    "group_cores",
 ]

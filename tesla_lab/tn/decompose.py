@@ -4,8 +4,13 @@ A tensor train stores ``A[i_1, ..., i_d] = G_1[:, i_1, :] @ G_2[:, i_2, :] @ ...
 ``G_k`` of shape ``(r_{k-1}, n_k, r_k)`` and ``r_0 = r_d = 1``. TT-SVD sweeps left to right, keeping at each
 unfolding the leading singular vectors. With ``tol`` every step drops singular values whose tail norm stays below
 ``delta = tol / sqrt(d - 1) * ||A||_F``, which guarantees ``||A - TT||_F <= tol * ||A||_F``; ``max_rank`` caps the
-ranks on top of that (the bound then no longer holds). With neither, only numerically zero singular values are
-dropped, so the result is exact to float precision and has the tensor's true TT ranks.
+ranks on top of that (the bound then no longer holds). Without ``tol`` only singular values that are zero to the
+input's precision are dropped: a tail whose norm is at most ``eps · ||unfolding||_F`` (``eps`` of the input dtype),
+i.e. below the rounding error the input already carries. So ``max_rank`` is kept unless the unfolding really has a
+lower rank, and with neither option the result is exact to float precision with the tensor's true TT ranks.
+float32 (and half-precision) inputs of up to ``FLOAT64_LIMIT`` entries are decomposed in float64 and cast back,
+so low-rank approximations of float32 data are as accurate as of float64 data; a rank lowered below its cap is
+logged (``logging.INFO``) with the reason.
 
 >>> import torch
 >>> a = torch.arange(24.0).reshape(2, 3, 4)
@@ -18,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +33,12 @@ import torch
 
 from tesla_lab.errors import ConfigError, DataError, NotFittedError, ShapeError
 
-__all__ = ["TensorTrain", "tt_svd", "TTSVD", "check_ranks"]
+__all__ = ["TensorTrain", "tt_svd", "TTSVD", "check_ranks", "FLOAT64_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+# float32 / half inputs with at most this many entries are decomposed in float64 (128 MiB for the float64 copy).
+FLOAT64_LIMIT = 1 << 24
 
 
 def _as_float_tensor(tensor: Any, name: str = "tensor") -> torch.Tensor:
@@ -235,12 +246,17 @@ def tt_svd(tensor: Any, *, max_rank: int | Sequence[int] | None = None, tol: flo
     caps: list[int | None] = [None] * (a.ndim - 1) if max_rank is None else list(check_ranks(max_rank, a.ndim - 1))
     out_dtype = a.dtype
     work = a.detach()
-    if work.dtype in (torch.float16, torch.bfloat16):  # LAPACK / cuSOLVER have no half-precision SVD
+    # eps of the data: singular values whose tail is below eps * ||unfolding|| are rounding noise of the input.
+    eps = torch.finfo(work.real.dtype if work.is_complex() else work.dtype).eps
+    if work.dtype in (torch.float16, torch.bfloat16, torch.float32) and work.numel() <= FLOAT64_LIMIT:
+        work = work.double()  # float64 SVD: the truncation error, not float32 round-off, decides the accuracy
+    elif work.dtype in (torch.float16, torch.bfloat16):  # LAPACK / cuSOLVER have no half-precision SVD
         work = work.float()
+    elif work.dtype == torch.complex64 and work.numel() <= FLOAT64_LIMIT:
+        work = work.to(torch.complex128)
     shape = tuple(a.shape)
     d = len(shape)
     delta = None if tol is None or d == 1 else tol / math.sqrt(d - 1) * float(torch.linalg.vector_norm(work))
-    eps = torch.finfo(work.dtype).eps if not work.is_complex() else torch.finfo(work.real.dtype).eps
 
     cores: list[torch.Tensor] = []
     rank = 1
@@ -248,14 +264,19 @@ def tt_svd(tensor: Any, *, max_rank: int | Sequence[int] | None = None, tol: flo
     for k in range(d - 1):
         unfolding = rest.reshape(rank * shape[k], -1)  # (r_{k-1} n_k, n_{k+1} ... n_d)
         u, s, vh = _svd(unfolding)
+        # tail[i] = sum_{j >= i} s_j^2: keep the fewest values whose dropped tail has norm <= the threshold.
+        tail = torch.cumsum((s * s).flip(0), 0).flip(0)
         if delta is not None:
-            # tail[i] = sum_{j >= i} s_j^2: keep the fewest values whose dropped tail has norm <= delta.
-            tail = torch.cumsum((s * s).flip(0), 0).flip(0)
             new_rank = int((tail > delta * delta).sum())
-        else:  # numerical rank, as torch.linalg.matrix_rank decides it
-            new_rank = int((s > s[0] * eps * max(unfolding.shape)).sum())
+        else:  # numerical rank: the dropped part is below the input's own rounding error (eps * ||unfolding||_F)
+            new_rank = int((tail > (eps * eps) * tail[0]).sum())
         new_rank = max(1, new_rank)
         if caps[k] is not None:
+            if delta is None and new_rank < min(caps[k], len(s)):
+                log.info(
+                    "tt_svd: rank at cut %d is %d, below max_rank %d: the remaining singular values are zero to "
+                    "the input's precision (tail norm <= %.1e x the unfolding's norm)", k + 1, new_rank, caps[k], eps,
+                )
             new_rank = min(new_rank, caps[k])
         cores.append(u[:, :new_rank].reshape(rank, shape[k], new_rank).to(out_dtype))
         rest = s[:new_rank, None] * vh[:new_rank]  # (r_k, n_{k+1} ... n_d)

@@ -29,9 +29,9 @@ def test_auto_path_is_chosen_per_batch_size_and_cached():
     layer = TTLinear(256, 256, rank=4)
     layer(torch.randn(1, 256))
     layer(torch.randn(512, 256))
-    assert layer._path_by_batch == {1: "factorized", 512: "dense"}
+    assert layer.plans == {1: "factorized/3", 512: "dense"}
     layer.path = "dense"
-    assert layer._path_by_batch == {}
+    assert layer.plans == {}
     assert "path='dense'" in repr(layer)
 
 
@@ -181,6 +181,24 @@ def test_from_linear_with_tol_bounds_the_weight_error():
     assert tt.in_shape == (4, 4, 4)
 
 
+def test_from_linear_float32_keeps_max_rank_and_float64_accuracy():
+    # a smooth weight: singular values decay fast, so float32 round-off used to cut the last rank (8 -> 6)
+    i = torch.arange(256, dtype=torch.float64)[:, None] / 256
+    j = torch.arange(256, dtype=torch.float64)[None, :] / 256
+    w = 1.0 / (0.05 + i + j + 0.3 * torch.sin(7 * i * j))
+    shapes = {"in_shape": (4, 4, 4, 4), "out_shape": (4, 4, 4, 4)}
+    lin32, lin64 = nn.Linear(256, 256), nn.Linear(256, 256, dtype=torch.float64)
+    with torch.no_grad():
+        lin32.weight.copy_(w)
+        lin64.weight.copy_(w)
+    tt32 = TTLinear.from_linear(lin32, rank=8, **shapes)
+    tt64 = TTLinear.from_linear(lin64, rank=8, **shapes)
+    assert tt32.ranks == tt64.ranks == (1, 8, 8, 8, 1)
+    err32 = tt32.to_tt_matrix().relative_error(w.float())
+    err64 = tt64.to_tt_matrix().relative_error(w)
+    assert err32 <= 1.2 * err64
+
+
 def test_from_linear_needs_an_nn_linear():
     with pytest.raises(ConfigError, match="from_linear needs a torch.nn.Linear; got Conv1d"):
         TTLinear.from_linear(nn.Conv1d(4, 4, 1))
@@ -203,7 +221,7 @@ def test_works_under_inference_mode_even_when_created_there():
     with torch.inference_mode():
         assert torch.allclose(layer(x), x @ layer.weight.T + layer.bias, atol=1e-5)
         inner = TTLinear(64, 64, rank=4)
-        assert inner(x).shape == (600, 64) and inner._path_by_batch == {600: "dense"}
+        assert inner(x).shape == (600, 64) and inner.plans == {600: "dense"}
     layer.requires_grad_(False)  # frozen layer, input needs grad: the inference-mode W must not be reused
     x.requires_grad_(True)
     layer(x).sum().backward()
@@ -305,3 +323,22 @@ def test_traced_layer_saves_and_loads_as_torchscript(path):
     x = torch.randn(9, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), layer(x), rtol=1e-4, atol=1e-5)
+
+
+def test_factorized_inference_caches_the_core_matrices_until_a_core_changes():
+    torch.manual_seed(0)
+    layer = TTLinear(64, 64, rank=4, path="factorized", dtype=torch.float64)
+    x = torch.randn(3, 64, dtype=torch.float64)
+    with torch.no_grad():
+        y1 = layer(x)
+        (name, (_, mats)), = layer._caches.items()
+        assert name[0] == "mats"
+        layer(x)
+        assert layer._caches[name][1] is mats  # reused, not rebuilt
+        layer.cores[0].mul_(2)
+        y2 = layer(x)
+    assert layer._caches[name][1] is not mats
+    torch.testing.assert_close(y2 - layer.bias, 2 * (y1 - layer.bias))
+    y3 = layer(x)  # autograd on: built from the cores, differentiable
+    y3.sum().backward()
+    assert layer.cores[0].grad is not None

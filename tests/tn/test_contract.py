@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.tn.contract import (
-    _ModeProduct,
+    Plan,
+    apply_plan,
     choose_path,
     dense_flops,
     dense_memory,
@@ -18,6 +19,7 @@ from tesla_lab.tn.contract import (
     tt_linear,
     tt_matrix_full,
 )
+from tesla_lab.tn.cost import candidate_plans, model_plan
 
 
 def random_cores(out_shape, in_shape, ranks, seed=0, dtype=torch.float64, requires_grad=False):
@@ -70,11 +72,11 @@ def test_factorized_path_gradients_match_finite_differences():
     assert torch.autograd.gradcheck(lambda x, *c: tt_contract(x, c), (x, *cores))
 
 
-@pytest.mark.parametrize(("q", "k", "r"), [(2, 3, 5), (6, 7, 1)])  # both ways of computing the core gradient
-def test_mode_product_gradients(q, k, r):
-    c = torch.randn(q, k, dtype=torch.float64, requires_grad=True)
-    s = torch.randn(4, k, r, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(_ModeProduct.apply, (c, s))
+@pytest.mark.parametrize("groups", [1, 2])
+def test_grouped_contraction_gradients_match_finite_differences(groups):
+    cores = random_cores((2, 3, 2), (3, 2, 2), (1, 2, 3, 1), requires_grad=True)
+    x = torch.randn(3, 12, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, *c: tt_contract(x, c, groups=groups), (x, *cores))
 
 
 def test_factorized_path_runs_under_cpu_autocast():
@@ -97,8 +99,9 @@ def test_flop_counts_follow_the_formulas():
 
 def test_memory_counts_follow_the_formulas():
     out_shape, in_shape, ranks = (4, 4), (4, 4), (1, 2, 1)
-    # per step: read state P*K*R and core Q*K, write P*Q*R; (P, K, Q, R) = (3, 4, 8, 4) then (12, 8, 4, 1)
-    assert factorized_memory(out_shape, in_shape, ranks, batch=3) == (48 + 32 + 96) + (96 + 32 + 48)
+    # per step: read state P*K*R and core Q*K, write P*Q*R; (P, K, Q, R) = (3, 4, 8, 4) then (12, 8, 4, 1);
+    # the first step's output is transposed (read + write 96 each), and so is x (B*N = 48) before the first step
+    assert factorized_memory(out_shape, in_shape, ranks, batch=3) == (48 + 32 + 96) + (96 + 32 + 48) + 2 * 96 + 2 * 48
     # rebuild (16, 2) @ (2, 16): read 32 + 32, write 256; permute 2*256; GEMM reads x 3*16 and W 256, writes 3*16
     assert dense_memory(out_shape, in_shape, ranks, batch=3) == (32 + 32 + 256) + 512 + (48 + 256 + 48)
 
@@ -153,3 +156,62 @@ def test_traced_contraction_follows_the_batch_size(path):
 def test_factorized_path_handles_an_empty_batch():
     cores = random_cores((2, 3), (4, 5), (1, 3, 1))
     assert tt_contract(torch.zeros(0, 20, dtype=torch.float64), cores).shape == (0, 6)
+
+
+SHAPES = [
+    ((2, 3, 2), (3, 2, 2), (1, 2, 3, 1)),
+    ((4, 2, 2, 4), (2, 4, 4, 2), (1, 3, 4, 2, 1)),
+    ((2, 3, 2, 2, 3), (3, 2, 2, 3, 1), (1, 2, 3, 3, 2, 1)),
+]
+
+
+@pytest.mark.parametrize(("out_shape", "in_shape", "ranks"), SHAPES)
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+def test_every_plan_matches_the_dense_reference_forward_and_gradients(out_shape, in_shape, ranks, dtype, tol):
+    cores = random_cores(out_shape, in_shape, ranks, seed=3, dtype=dtype, requires_grad=True)
+    bias = torch.randn(math.prod(out_shape), dtype=dtype, requires_grad=True)
+    x = torch.randn(5, math.prod(in_shape), dtype=dtype, requires_grad=True)
+    g = torch.randn(5, math.prod(out_shape), dtype=dtype)
+    # reference: rebuild W entry by entry from the definition (one core product per index pair), then one GEMM
+    ref_y = x @ _definition_matrix(cores).T + bias
+    ref_grads = torch.autograd.grad(ref_y, [x, bias, *cores], g)
+    scale = max(float(ref_y.detach().abs().max()), 1.0)
+    for plan in candidate_plans(len(cores)):
+        y = apply_plan(x, cores, bias, plan)
+        grads = torch.autograd.grad(y, [x, bias, *cores], g)
+        assert float((y - ref_y).detach().abs().max()) <= tol * scale, plan
+        for got, want in zip(grads, ref_grads):
+            assert float((got - want).abs().max()) <= tol * max(float(want.abs().max()), 1.0), plan
+
+
+def _definition_matrix(cores):
+    """W[(i_1..i_d), (j_1..j_d)] = G_1[:, i_1, j_1, :] @ ... @ G_d[:, i_d, j_d, :] as one einsum, not tt_matrix_full."""
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    bonds = [next(letters) for _ in range(len(cores) + 1)]
+    outs = [next(letters) for _ in cores]
+    ins = [next(letters) for _ in cores]
+    spec = ",".join(f"{bonds[k]}{outs[k]}{ins[k]}{bonds[k + 1]}" for k in range(len(cores)))
+    full = torch.einsum(f"{spec}->{''.join(outs)}{''.join(ins)}", *cores)
+    return full.reshape(math.prod([c.shape[1] for c in cores]), math.prod([c.shape[2] for c in cores]))
+
+
+def test_model_plan_merges_cores_at_small_batch_and_rebuilds_at_large():
+    shape, ranks = (8, 4, 4, 8), (1, 8, 8, 8, 1)
+    assert model_plan(shape, shape, ranks, batch=32) == Plan("factorized", 2)
+    assert model_plan(shape, shape, ranks, batch=4096) == Plan("dense", 1)
+    # with W cached (inference) the dense plan costs only its GEMM, so it wins earlier
+    assert model_plan(shape, shape, ranks, batch=32, cached_weight=True) == Plan("dense", 1)
+
+
+def test_candidates_always_include_the_dense_rebuild():
+    assert candidate_plans(1) == [Plan("dense", 1), Plan("factorized", 1)]
+    assert candidate_plans(5)[:2] == [Plan("dense", 1), Plan("factorized", 5)]
+    assert {p.groups for p in candidate_plans(5)} == {1, 5, 2, 3}
+
+
+def test_tt_linear_with_explicit_groups():
+    cores = random_cores((2, 3, 2), (3, 2, 2), (1, 2, 3, 1))
+    x = torch.randn(4, 12, dtype=torch.float64)
+    expected = x @ tt_matrix_full(cores).T
+    for groups in (1, 2, 3):
+        assert torch.allclose(tt_linear(x, cores, path="factorized", groups=groups), expected)

@@ -173,3 +173,31 @@ def test_estimator_fits_and_returns_self():
 def test_estimator_used_before_fit_is_not_fitted_error():
     with pytest.raises(NotFittedError, match=r"TTSVD is not fitted yet; call fit\(tensor\) first"):
         _ = TTSVD().ranks_
+
+
+def _smooth_cube(n: int = 100) -> torch.Tensor:
+    """1 / (0.05 + x + y + z) on a uniform grid of [0, 1]^3: singular values decay fast but never reach zero."""
+    g = torch.linspace(0, 1, n, dtype=torch.float64)
+    x, y, z = torch.meshgrid(g, g, g, indexing="ij")
+    return 1.0 / (0.05 + x + y + z)
+
+
+def test_float32_keeps_max_rank_and_matches_float64_accuracy():
+    a64 = _smooth_cube()
+    tt64 = tt_svd(a64, max_rank=6)
+    tt32 = tt_svd(a64.float(), max_rank=6)
+    assert tt64.ranks == tt32.ranks == (1, 6, 6, 1)
+    assert tt32.cores[0].dtype == torch.float32
+    err64, err32 = tt64.relative_error(a64), tt32.relative_error(a64.float())
+    assert 1e-6 < err64 < 1e-4  # a real truncation error, far above float32 round-off
+    assert err32 <= 1.2 * err64
+
+
+def test_rank_below_max_rank_only_when_the_tail_is_rounding_noise(caplog):
+    # an exactly rank-2 tensor stored in float32: ranks beyond 2 would only fit rounding noise
+    a = random_tt((6, 7, 8), (1, 2, 2, 1), dtype=torch.float32).full()
+    with caplog.at_level("INFO", logger="tesla_lab.tn.decompose"):
+        tt = tt_svd(a, max_rank=5)
+    assert tt.ranks == (1, 2, 2, 1)
+    assert "below max_rank 5" in caplog.text
+    assert tt.relative_error(a) < 1e-6
