@@ -443,6 +443,12 @@ class Run:
         """The bytes of artifact ``name`` (hash checked)."""
         return self._artifacts.get_bytes(self.artifact_sha(name))
 
+    def latest_checkpoint_name(self) -> str | None:
+        """The artifact name of the newest checkpoint (``checkpoint-epochNNNN.pt``: it tells the epoch), or None."""
+        row = self._db.query_one("SELECT name FROM artifacts WHERE run_id = ? AND kind = 'checkpoint' "
+                                 "ORDER BY created DESC, name DESC LIMIT 1", (self.id,))
+        return None if row is None else str(row["name"])
+
     def latest_checkpoint(self) -> Path | None:
         """The newest artifact of kind ``'checkpoint'`` as a file path (for ``Trainer.fit(resume=path)``), or
         ``None``. Its hash is checked."""

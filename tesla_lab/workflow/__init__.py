@@ -32,10 +32,10 @@ from tesla_lab.workflow.deployment import (
     remove_deploy_hook,
 )
 from tesla_lab.workflow.preprocess import PreparedData, build_pipeline, column_kinds, detect_task, prepare
-from tesla_lab.workflow.training import TrainResult, resolve_config, train_model
+from tesla_lab.workflow.training import TrainResult, resolve_config, resume_model, train_model
 
 __all__ = [
-    "TrainConfig", "TASK_CHOICES", "TrainResult", "train_model", "resolve_config",
+    "TrainConfig", "TASK_CHOICES", "TrainResult", "train_model", "resume_model", "resolve_config",
     "EvaluationResult", "DeployResult", "evaluate_model", "deploy_model", "load_registered",
     "add_deploy_hook", "remove_deploy_hook", "DEPLOY_STAGES",
     "DataSource", "resolve_data", "load_dataset", "snapshot_source", "parse_ref", "last_dataset", "dataset_target",
