@@ -65,6 +65,7 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
     bench.train.param.watch(launched, ["active"])
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pages["Train"].start_polling(poll_ms)  # served: poll the store while this session lives
+        pages["Runs"].start_polling(2 * poll_ms)  # runs started elsewhere (CLI, notebooks) appear by themselves
 
         def monitor_shown(event: Any) -> None:
             # the model server is asked for /metrics every 5 s only while its tab is the one shown
