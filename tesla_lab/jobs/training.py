@@ -172,9 +172,10 @@ class TrainingJob:
                 self.run.finish("stopped", error=f"stopped by signal {self._signalled} after the grace period")
             else:
                 tail = self.log_tail().strip()
-                self.run.finish("crashed", error=f"the training process exited with code {code} without ending "
-                                                 f"the run (killed or crashed); resume it from its last checkpoint. "
-                                                 f"Its last output:\n{tail}")
+                # the explanation last: views show the end of a long error text
+                self.run.finish("crashed", error=f"the training process's last output:\n{tail}\n\nThe training "
+                                                 f"process exited with code {code} without ending the run (killed "
+                                                 "or crashed); resume it from its last checkpoint.")
             status = self.run.status
         return status
 

@@ -200,7 +200,8 @@ def train_model(
             run.finish("stopped" if interrupted else "failed", error="KeyboardInterrupt" if interrupted
                        else format_error(exc))
         raise
-    logger.info("trained %s v%s (run %s): %s", name, version, run.id[:8], bundle.metrics)
+    logger.info("trained %s (run %s, %s, %s): %s", name, run.id[:8], status,
+                f"registered as v{version}" if version is not None else "not registered", bundle.metrics)
     return TrainResult(run_id=run.id, name=name, version=version, status=status, bundle=bundle,
                        metrics=dict(bundle.metrics), report=report, dataset=source.ref, config=resolved,
                        n_train=len(prep.X_train), n_test=len(prep.test_frame), history=history)

@@ -141,8 +141,8 @@ class TrainState(StateBase):
         active = status not in FINAL_STATUSES
         epochs = self.epochs or done
         progress = 100.0 if status == "finished" else (100.0 * done / epochs if epochs else 0.0)
-        if self.stopping and not active:
-            self.message = ""  # the stop is done: the status line says 'stopped'
+        if self.active and not active:
+            self.message = ""  # the run ended (also a stop that was asked): the status line says how
         self.param.update(status=status, epoch=done, progress=min(progress, 100.0), history=history,
                           throughput=throughput, device=info.get("device") or "", active=active,
                           run_error=(info.get("error") or "") if status in ("failed", "crashed") else "",
