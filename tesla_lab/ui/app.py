@@ -47,7 +47,7 @@ _SIDEBAR = """
 def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int = 1000) -> Any:
     """The dashboard for one browser session on ``project`` (a FastListTemplate with one tab per page)."""
     pn.extension("plotly", "tabulator", notifications=False)
-    bench = WorkbenchState(project, sample=sample)
+    bench = WorkbenchState(project, sample=sample, persist=True)  # a reload finds the workbench as it was
     pages = {
         "Data": DataPage(bench.data),
         "Explore": ExplorePage(bench.explore),

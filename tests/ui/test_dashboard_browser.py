@@ -238,4 +238,14 @@ def test_stop_resume_crash_and_a_finished_run_in_the_browser(browser, dashboard)
     expect(page.locator(".tesla-status").get_by_text("started run")).to_be_hidden()  # the run ended: no stale note
     expect(resume).to_be_disabled()
     _shot(page, "lifecycle-finished")
+
+    # a reload keeps the workbench (server-side, .tesla/ui.json): the data, the model settings, the run in Train
+    finished = re.search(r"\(([0-9a-f]{8})\)", _text(info)).group(1)
+    page.reload()
+    expect(page.get_by_text("1,797 rows x 65 columns")).to_be_visible(timeout=60_000)
+    _tab(page, "Model")
+    expect(page.locator(".tesla-setting-epochs input")).to_have_value("2")
+    _tab(page, "Train")
+    expect(page.locator(".tesla-train-info")).to_contain_text(f"({finished}): finished")
+    _shot(page, "lifecycle-reloaded")
     page.close()
