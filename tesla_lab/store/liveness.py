@@ -169,6 +169,13 @@ def sweep_crashed_runs(db: Database) -> list[str]:
 
     The update is conditional on the run still being in the state that was read (same status, same pid), so a run
     that ended, or was resumed by another process, in between is never touched.
+
+    >>> import tempfile
+    >>> from tesla_lab.store import Project
+    >>> project = Project.init(tempfile.mkdtemp())
+    >>> run = project.start_run()  # trained by this process, which is alive
+    >>> sweep_crashed_runs(project.db), run.status
+    ([], 'running')
     """
     from tesla_lab.store.runs import now
 

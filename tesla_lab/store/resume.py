@@ -23,10 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tesla_lab.store.db import StoreError
-from tesla_lab.store.runs import RESUMABLE_STATUSES, Run, to_json
+from tesla_lab.store.db import NotFoundError, StoreError
+from tesla_lab.store.runs import RESUMABLE_STATUSES, Run, _step, to_json
 
-__all__ = ["ResumeError", "ResumePlan", "reopen_for_resume", "checkpoint_epoch"]
+__all__ = ["ResumeError", "ResumePlan", "reopen_run", "reopen_for_resume", "checkpoint_epoch"]
 
 
 class ResumeError(StoreError):
@@ -50,6 +50,39 @@ def checkpoint_epoch(name: str | None) -> int | None:
     """
     match = re.search(r"epoch(\d+)", name or "")
     return int(match.group(1)) if match else None
+
+
+def reopen_run(run: Run, from_step: int | None = None) -> None:
+    """Make a stopped, failed or crashed run ``queued`` again, to continue it in place (same id, same curve):
+    counts one more ``resumed``, withdraws the stop request and clears the end time and error. Metric values
+    at ``from_step`` and after (the epochs past the checkpoint it continues from, which are trained again)
+    are deleted; ``from_step=0`` starts the curve over.
+
+    >>> from tesla_lab.store import Project
+    >>> import tempfile
+    >>> run = Project.init(tempfile.mkdtemp()).start_run()
+    >>> run.log_metric("loss", 1.0, step=0); run.log_metric("loss", 0.9, step=1); run.finish("stopped")
+    >>> reopen_run(run, from_step=1); run.status, run.resumed, list(run.history().index)
+    ('queued', 1, [0])
+    >>> run.finish("finished"); reopen_run(run)
+    Traceback (most recent call last):
+    ...
+    tesla_lab.store.resume.ResumeError: run ... is finished; only a stopped, failed or crashed run can be resumed ...
+    """
+    if from_step is not None:
+        from_step = _step(from_step)
+    with run._db.transaction() as conn:
+        row = conn.execute("SELECT status, name FROM runs WHERE id = ?", (run.id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"run {run.id} is not in {run._db.path} (deleted?)")
+        if row["status"] not in RESUMABLE_STATUSES:
+            raise ResumeError(f"run {run.id[:8]} ({row['name']}) is {row['status']}; only a stopped, failed or "
+                              "crashed run can be resumed (a finished run trained all its epochs: start a new "
+                              "run to train more)")
+        conn.execute("UPDATE runs SET status = 'queued', resumed = resumed + 1, stop_requested = 0, ended = NULL, "
+                     "duration = NULL, error = NULL, pid = NULL, pid_started = NULL WHERE id = ?", (run.id,))
+        if from_step is not None:
+            conn.execute("DELETE FROM metrics WHERE run_id = ? AND step >= ?", (run.id, from_step))
 
 
 def reopen_for_resume(run: Run, *, epochs: int | None = None,
@@ -81,7 +114,7 @@ def reopen_for_resume(run: Run, *, epochs: int | None = None,
         config["epochs"] = epochs
     if check is not None:
         config = check(config)
-    run.reopen(from_step=done)
+    reopen_run(run, from_step=done)
     if epochs is not None:
         with run._db.transaction() as conn:  # the stored config says how many epochs the run now trains
             conn.execute("UPDATE runs SET config = ? WHERE id = ?", (to_json(config, "config"), run.id))

@@ -4,7 +4,8 @@ A :class:`Run` is a handle (the run id plus the store); every read goes to the d
 at the same run (the trainer writing, the UI polling) always agree. Statuses: ``queued`` → ``running`` →
 ``finished`` / ``failed`` / ``stopped``, or ``crashed`` when the process
 training it died without a word (found when the project is next opened, see :mod:`tesla_lab.store.liveness`). A
-stopped, failed or crashed run can be reopened (:meth:`Run.reopen`) and continued from its checkpoint in place.
+stopped, failed or crashed run can be reopened (:meth:`Run.reopen`, :mod:`tesla_lab.store.resume`) and continued
+from its checkpoint in place.
 
 >>> from tesla_lab.store import Project
 >>> import tempfile
@@ -487,36 +488,11 @@ class Run:
                          (*process_identity(pid), self.id))
 
     def reopen(self, from_step: int | None = None) -> None:
-        """Make a stopped, failed or crashed run ``queued`` again, to continue it in place (same id, same curve):
-        counts one more ``resumed``, withdraws the stop request and clears the end time and error. Metric values
-        at ``from_step`` and after (the epochs past the checkpoint it continues from, which are trained again)
-        are deleted; ``from_step=0`` starts the curve over.
+        """Make a stopped, failed or crashed run ``queued`` again to continue it in place (same id, same curve);
+        see :func:`tesla_lab.store.resume.reopen_run`."""
+        from tesla_lab.store.resume import reopen_run
 
-        >>> from tesla_lab.store import Project
-        >>> import tempfile
-        >>> run = Project.init(tempfile.mkdtemp()).start_run()
-        >>> run.log_metric("loss", 1.0, step=0); run.log_metric("loss", 0.9, step=1); run.finish("stopped")
-        >>> run.reopen(from_step=1); run.status, run.resumed, list(run.history().index)
-        ('queued', 1, [0])
-        >>> run.finish("finished"); run.reopen()
-        Traceback (most recent call last):
-        ...
-        tesla_lab.errors.StoreError: run ... is finished; only a stopped, failed or crashed run can be resumed ...
-        """
-        if from_step is not None:
-            from_step = _step(from_step)
-        with self._db.transaction() as conn:
-            row = conn.execute("SELECT status, name FROM runs WHERE id = ?", (self.id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"run {self.id} is not in {self._db.path} (deleted?)")
-            if row["status"] not in RESUMABLE_STATUSES:
-                raise StoreError(f"run {self.id[:8]} ({row['name']}) is {row['status']}; only a stopped, failed or "
-                                 "crashed run can be resumed (a finished run trained all its epochs: start a new "
-                                 "run to train more)")
-            conn.execute("UPDATE runs SET status = 'queued', resumed = resumed + 1, stop_requested = 0, ended = NULL, "
-                         "duration = NULL, error = NULL, pid = NULL, pid_started = NULL WHERE id = ?", (self.id,))
-            if from_step is not None:
-                conn.execute("DELETE FROM metrics WHERE run_id = ? AND step >= ?", (self.id, from_step))
+        reopen_run(self, from_step)
 
     def start(self, device: str | None = None) -> None:
         """Mark the run ``running`` (on ``device``)."""
