@@ -1,4 +1,7 @@
-"""``tesla runs``: the training runs of the project, newest first.
+"""``tesla runs``: the training runs of the project, newest first, with their lifecycle: status (a run whose
+process died shows ``crashed``: opening the project checks), epochs done out of planned, and how often it was
+resumed (``tesla train --resume RUN_ID``). ``--json`` has every column (``epochs_done``, ``resumed``, metrics,
+params).
 
 >>> import tempfile
 >>> from tesla_lab.cli import main
@@ -23,7 +26,7 @@ _SHOWN = ("test_accuracy", "test_f1_macro", "test_r2", "test_rmse", "loss", "val
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status", choices=["queued", "running", "finished", "failed", "stopped"])
+    parser.add_argument("--status", choices=["queued", "running", "finished", "failed", "stopped", "crashed"])
     parser.add_argument("--limit", type=int, default=20, help="at most this many runs (default 20; 0 = all)")
     parser.add_argument("--json", action="store_true", help="every column (metrics, params) as JSON")
 
@@ -40,8 +43,11 @@ def _run(args: argparse.Namespace) -> int:
         row["id"] = str(row["id"])[:8]
         if row.get("dataset"):
             row["dataset"] = f"{row['dataset']}@{row['dataset_version']}"
+        planned = row.get("param.epochs")
+        row["epochs"] = f"{row['epochs_done']}/{planned}" if isinstance(planned, (int, float)) and planned == planned \
+            else str(row["epochs_done"])
     metrics = [c for c in _SHOWN if c in frame.columns]
-    out(table(rows, ["id", "name", "status", "created", "duration", "dataset", *metrics],
+    out(table(rows, ["id", "name", "status", "epochs", "resumed", "created", "duration", "dataset", *metrics],
               empty="(no runs yet; start one with `tesla train -m NAME`)"))
     return 0
 

@@ -23,6 +23,7 @@ import yaml
 
 from tesla_lab.cli.output import out, table, to_json
 from tesla_lab.cli.registry import get_project, register_command
+from tesla_lab.errors import ConfigError
 
 __all__ = ["config_from_args"]
 
@@ -45,7 +46,9 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", required=True, metavar="NAME", help="model name in the registry")
+    parser.add_argument("-m", "--model", metavar="NAME", help="model name in the registry (required unless --resume)")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped, failed or crashed run in place from "
+                        "its last checkpoint (same run; -p raises its total epochs); other options are the run's own")
     parser.add_argument("-f", "--framework", metavar="FRAMEWORK", help="torch (default), tt or scikit-learn")
     parser.add_argument("-p", "--iterations", type=int, metavar="N",
                         help="training iterations: epochs for torch / tt, max_iter or n_estimators (whichever the "
@@ -95,8 +98,15 @@ def _run(args: argparse.Namespace) -> int:
     from tesla_lab.workflow import iteration_option, train_model
 
     project = get_project(args)
-    cfg = config_from_args(args)
-    result = train_model(project, cfg, name=args.model, progress=not (args.quiet or args.json))
+    progress = not (args.quiet or args.json)
+    if args.resume:
+        from tesla_lab.workflow import resume_model
+
+        result = resume_model(project, args.resume, epochs=args.iterations, progress=progress)
+    elif not args.model:
+        raise ConfigError("tesla train needs -m/--model NAME (the registry name), or --resume RUN_ID")
+    else:
+        result = train_model(project, config_from_args(args), name=args.model, progress=progress)
     cfg, bundle = result.config, result.bundle
     if args.json:
         out(to_json({"run_id": result.run_id, "name": result.name, "version": result.version,
@@ -107,7 +117,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     what = (f"classification of {bundle.target!r} into {len(bundle.classes or [])} classes"
             if bundle.task == "classification" else f"regression of {bundle.target!r}")
-    out(f"trained {result.name} v{result.version} on {result.dataset} (run {result.run_id[:8]}, {result.status})")
+    registered = f"v{result.version}" if result.version is not None else "(not registered)"
+    out(f"trained {result.name} {registered} on {result.dataset} (run {result.run_id[:8]}, {result.status})")
+    if args.resume:
+        out(f"  resumed: the same run, {len(result.history.get('loss', []))} epochs in all")
     out(f"  model: {cfg.family} ({bundle.estimator.framework}), {what}")
     if cfg.iterations is not None:
         out(f"  iterations: {cfg.iterations} ({iteration_option(cfg.family)})")

@@ -10,7 +10,11 @@ Stopping is cooperative first: :meth:`TrainingJob.stop` sets the run's stop flag
 the trainer reads between steps, ends the epoch, stores a checkpoint and ends the run ``stopped``. If the process is
 still alive after ``grace`` seconds, its whole process group gets SIGTERM (the worker turns that into a clean
 ``stopped`` run), and SIGKILL after another ``grace``. A worker that dies without ending its run (killed, out of
-memory, segfault) is noticed by :meth:`TrainingJob.poll`, which marks the run ``failed`` with the log's tail.
+memory, segfault) is noticed by :meth:`TrainingJob.poll`, or by the next opening of the project when nobody polls,
+and the run is marked ``crashed`` (with the log's tail when polled).
+
+:func:`resume_training` continues a stopped, failed or crashed run *in place*: the same run id, the epochs
+continuing from its latest checkpoint, one metric curve without a gap, and a ``resumed`` count on the run.
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
@@ -38,6 +42,7 @@ from typing import Any
 from tesla_lab.errors import ConfigError, JobError
 from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, Project, Run
+from tesla_lab.store.resume import ResumeError, reopen_for_resume
 
 __all__ = ["JobError", "TrainingJob", "launch_training", "resume_training", "attach", "list_devices", "JOBS_DIR"]
 
@@ -152,7 +157,8 @@ class TrainingJob:
 
     def poll(self) -> str:
         """The run's status; as a side effect notices a worker that died without ending its run (marked
-        ``failed`` with the exit code and the log's tail) and escalates a stop whose grace period ran out."""
+        ``crashed`` with the exit code and the log's tail: it can be resumed) and ends a run whose stop was
+        escalated to a signal ``stopped``."""
         status = self.run.status
         alive = self.is_alive()
         known = self._process is not None or self.pid is not None  # an attached queued run has no pid yet
@@ -162,8 +168,10 @@ class TrainingJob:
                 self.run.finish("stopped", error=f"stopped by signal {self._signalled} after the grace period")
             else:
                 tail = self.log_tail().strip()
-                self.run.finish("failed", error=f"the training process exited with code {code} without ending the "
-                                                f"run (killed or crashed); its last output:\n{tail}")
+                # the explanation last: views show the end of a long error text
+                self.run.finish("crashed", error=f"the training process's last output:\n{tail}\n\nThe training "
+                                                 f"process exited with code {code} without ending the run (killed "
+                                                 "or crashed); resume it from its last checkpoint.")
             status = self.run.status
         return status
 
@@ -245,6 +253,7 @@ def _spawn(project: Project, run: Run, config: dict[str, Any], resume: str | Non
             run.finish("failed", error=f"could not start the training process: {exc}")
             raise JobError(f"could not start the training process {cmd[0]!r}: {exc}; check that the Python "
                            "interpreter exists and is executable") from exc
+    run.record_process(process.pid)  # a worker killed before it starts training still ends 'crashed'
     job = TrainingJob(project, run.id, process.pid, log_path, process)
     with _lock:
         _jobs[run.id] = job
@@ -266,27 +275,25 @@ def launch_training(project: Project, config: Any, *, name: str | None = None,
     return _spawn(project, run, config, None)
 
 
-def resume_training(project: Project, run: str | Run, *, epochs: int | None = None,
-                    name: str | None = None) -> TrainingJob:
-    """Continue ``run`` from its latest checkpoint in a new run (its child, same config; ``epochs`` raises the
-    total epoch count). Raises :class:`JobError` when the run has no checkpoint or is still running."""
+def resume_training(project: Project, run: str | Run, *, epochs: int | None = None) -> TrainingJob:
+    """Continue a stopped, failed or crashed ``run`` in place from its latest checkpoint, in a background process.
+
+    The run keeps its id; its status goes back to ``queued`` then ``running``, ``resumed`` counts one more, and the
+    epochs continue from the checkpoint's, so its metric curve has no gap (values logged after the checkpoint, by
+    the epochs the crash or stop interrupted, are trained again and replaced). Without a checkpoint (stopped before
+    its first one) the run starts over from epoch 0. ``epochs`` raises the total epoch count.
+
+    Raises :class:`JobError` for a finished run (it trained all its epochs: start a new run), a run still queued
+    or running (stop it first) and a run without a stored training config (not started by :func:`launch_training`).
+    """
     source = project.get_run(run)
-    if source.status not in FINAL_STATUSES:
-        raise JobError(f"run {source.id[:8]} ({source.name}) is {source.status}; stop it before resuming it")
-    checkpoint = source.latest_checkpoint()
-    if checkpoint is None:
-        raise JobError(f"run {source.id[:8]} ({source.name}) has no checkpoint to resume from; train with "
-                       "checkpointing on (checkpoint_every >= 1), or start a new run")
-    config = dict(source.config or {})
-    if not config:
-        raise JobError(f"run {source.id[:8]} ({source.name}) has no stored training config; it was not started "
-                       "by launch_training, start a new run instead")
-    if epochs is not None:
-        config["epochs"] = epochs
-    config = _config_dict(config)
-    child = project.start_run(name=name or source.name, config=config, status="queued",
-                              parent=source)
-    return _spawn(project, child, config, str(checkpoint))
+    try:
+        plan = reopen_for_resume(source, epochs=epochs, check=_config_dict)
+    except ResumeError as exc:
+        raise JobError(str(exc)) from exc
+    logger.info("resuming run %s (%s) from %s", source.id[:8], source.name,
+                f"epoch {plan.epoch}" if plan.checkpoint is not None else "scratch (no checkpoint)")
+    return _spawn(project, source, plan.config, None if plan.checkpoint is None else str(plan.checkpoint))
 
 
 def attach(project: Project, run: str | Run) -> TrainingJob:

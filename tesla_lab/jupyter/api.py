@@ -57,7 +57,8 @@ logger = logging.getLogger(__name__)
 
 #: The metric a run's row shows, the first one the run logged in this order (else its first metric by name).
 KEY_METRICS = ("val_accuracy", "accuracy", "val_loss", "loss")
-_RUN_BASE = ("id", "name", "status", "created", "duration", "device", "dataset", "dataset_version")
+_RUN_BASE = ("id", "name", "status", "created", "duration", "device", "dataset", "dataset_version", "epochs_done",
+             "resumed")
 _ACTIVE = ("queued", "running")
 
 

@@ -163,8 +163,46 @@ _V2: tuple[str, ...] = (
     "CREATE INDEX schedule_runs_by_status ON schedule_runs(status)",
 )
 
+# version 3: the run lifecycle (tesla_lab.store.liveness). A run records the process that trains it (pid, the
+# process's start time, the host), so a run whose process died is marked 'crashed' the next time the project is
+# opened (a pid alone can be reused after a reboot); 'resumed' counts how often a run was continued from its
+# checkpoint. SQLite cannot change a CHECK constraint in place, so the table is rebuilt (SQLite's documented
+# twelve-step procedure; migrations run with foreign keys off, so the children's rows survive the DROP).
+_V3: tuple[str, ...] = (
+    """CREATE TABLE runs_v3 (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'stopped', 'crashed')),
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        duration REAL,
+        device TEXT,
+        author TEXT,
+        git_commit TEXT,
+        config TEXT NOT NULL DEFAULT '{}',
+        dataset_name TEXT,
+        dataset_version INTEGER,
+        parent_run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        pid INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        pid_started REAL,
+        host TEXT,
+        resumed INTEGER NOT NULL DEFAULT 0
+    )""",
+    "INSERT INTO runs_v3 (id, name, status, created, started, ended, duration, device, author, git_commit, config, "
+    "dataset_name, dataset_version, parent_run_id, pid, stop_requested, error) SELECT id, name, status, created, "
+    "started, ended, duration, device, author, git_commit, config, dataset_name, dataset_version, parent_run_id, pid, "
+    "stop_requested, error FROM runs",
+    "DROP TABLE runs",
+    "ALTER TABLE runs_v3 RENAME TO runs",
+    "CREATE INDEX runs_by_created ON runs(created)",
+    "CREATE INDEX runs_by_status ON runs(status)",
+)
+
 #: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -586,6 +624,16 @@ class Database:
             raise self._newer_error(current, latest)
         if self.read_only:
             raise self._read_only_error(f"the store has schema version {current} and needs an upgrade to {latest}")
+        conn = self.connection()
+        # foreign keys off while migrating (it cannot change inside a transaction): a table rebuilt by a migration
+        # is dropped and recreated, and a DROP with foreign keys on would cascade into the rows that point to it
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            self._migrate_steps(latest)
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate_steps(self, latest: int) -> None:
         with self.transaction() as conn:
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have migrated
             if current > latest:
@@ -601,6 +649,10 @@ class Database:
                     raise StoreError(f"migrating {self.path} from schema version {version} to {version + 1} failed "
                                      f"({exc}); the file was left unchanged at version {current}") from exc
                 logger.info("%s: schema migrated to version %d", self.path, version + 1)
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:  # rolls back: the file stays at its old version
+                raise StoreError(f"migrating {self.path} to schema version {latest} would break {len(broken)} "
+                                 f"foreign key(s) (first: {tuple(broken[0])}); the file was left unchanged")
             conn.execute(f"PRAGMA user_version = {latest}")
 
     def _newer_error(self, current: int, latest: int) -> StoreError:

@@ -2,7 +2,9 @@
 
 ``.tesla/store.db`` (SQLite) holds runs, params, metrics, the model registry and dataset versions;
 ``.tesla/artifacts/`` and ``.tesla/datasets/`` hold the content-addressed files. :class:`Project` is the facade
-the UI, CLI, jobs and notebooks use.
+the UI, CLI, jobs and notebooks use. Opening a project marks ``crashed`` the runs of this machine whose training
+process died without ending them (:func:`~tesla_lab.store.liveness.sweep_crashed_runs`), so every entry point shows
+the same, true status.
 
 >>> import tempfile
 >>> project = Project.init(tempfile.mkdtemp(), name="demo")
@@ -34,6 +36,7 @@ from tesla_lab.errors import ConfigError
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.datasets import DatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
+from tesla_lab.store.liveness import sweep_crashed_runs
 from tesla_lab.store.registry import ModelRegistry
 from tesla_lab.store.runs import Run, check_status, from_json, now, to_timestamps
 
@@ -44,7 +47,8 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "tesla.yaml"
 STORE_DIR = ".tesla"
 DEFAULTS: dict[str, Any] = {"device": "auto", "precision": "fp32", "seed": 0}
-_RUN_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version"]
+_RUN_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version", "epochs_done",
+                "resumed"]
 
 
 def _author() -> str | None:
@@ -113,6 +117,22 @@ class Project:
         self.artifacts = ArtifactStore(store / "artifacts")
         self.registry = ModelRegistry(self.db, self.artifacts)
         self.datasets = DatasetStore(self.db, store / "datasets")
+        self.sweep_crashed()
+
+    def sweep_crashed(self) -> list[str]:
+        """Mark ``crashed`` the ``running`` runs of this machine whose process died (killed, out of memory, a
+        reboot); returns their ids. Runs on every open; cheap (one indexed query). A store that cannot be written
+        (read-only) is left as it is, with a warning.
+
+        >>> import tempfile
+        >>> Project.init(tempfile.mkdtemp()).sweep_crashed()
+        []
+        """
+        try:
+            return sweep_crashed_runs(self.db)
+        except StoreError as exc:
+            logger.warning("could not check %s for crashed runs: %s", self.db.path, exc)
+            return []
 
     # ------------------------------------------------------------------------------------------ layout
     @staticmethod
@@ -263,7 +283,8 @@ class Project:
 
     def runs(self, status: str | None = None) -> pd.DataFrame:
         """One row per run, newest first: ``id, name, status, created, duration, device, dataset,
-        dataset_version``, then the last value of every metric, then every param as ``param.<key>``."""
+        dataset_version, epochs_done`` (steps logged, test metrics aside), ``resumed`` (times continued from a
+        checkpoint), then the last value of every metric, then every param as ``param.<key>``."""
         where, args = "", ()
         if status is not None:
             where, args = " WHERE status = ?", (check_status(status),)
@@ -277,7 +298,12 @@ class Project:
                 duration = current - r["started"]  # live
             records.append({"id": r["id"], "name": r["name"], "status": r["status"], "created": r["created"],
                             "duration": duration, "device": r["device"], "dataset": r["dataset_name"],
-                            "dataset_version": r["dataset_version"]})
+                            "dataset_version": r["dataset_version"], "resumed": r["resumed"]})
+        done = {r["run_id"]: int(r["n"]) for r in self.db.query(
+            f"SELECT run_id, MAX(step) + 1 AS n FROM metrics WHERE {chosen} AND key NOT LIKE 'test\\_%' ESCAPE '\\' "
+            "GROUP BY run_id", args)}
+        for record in records:
+            record["epochs_done"] = done.get(record["id"], 0)
         frame = pd.DataFrame(records, columns=_RUN_COLUMNS)
         frame["created"] = to_timestamps(frame["created"])
         frame["duration"] = frame["duration"].astype("float64")

@@ -2,7 +2,10 @@
 
 A :class:`Run` is a handle (the run id plus the store); every read goes to the database, so two processes looking
 at the same run (the trainer writing, the UI polling) always agree. Statuses: ``queued`` → ``running`` →
-``finished`` / ``failed`` / ``stopped``.
+``finished`` / ``failed`` / ``stopped``, or ``crashed`` when the process
+training it died without a word (found when the project is next opened, see :mod:`tesla_lab.store.liveness`). A
+stopped, failed or crashed run can be reopened (:meth:`Run.reopen`, :mod:`tesla_lab.store.resume`) and continued
+from its checkpoint in place.
 
 >>> from tesla_lab.store import Project
 >>> import tempfile
@@ -34,13 +37,15 @@ import pandas as pd
 from tesla_lab.errors import ConfigError
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
+from tesla_lab.store.liveness import process_identity
 
-__all__ = ["Run", "RUN_STATUSES", "FINAL_STATUSES", "to_json", "from_json", "check_status"]
+__all__ = ["Run", "RUN_STATUSES", "FINAL_STATUSES", "RESUMABLE_STATUSES", "to_json", "from_json", "check_status"]
 
 logger = logging.getLogger(__name__)
 
-RUN_STATUSES = ("queued", "running", "finished", "failed", "stopped")
-FINAL_STATUSES = ("finished", "failed", "stopped")
+RUN_STATUSES = ("queued", "running", "finished", "failed", "stopped", "crashed")
+FINAL_STATUSES = ("finished", "failed", "stopped", "crashed")
+RESUMABLE_STATUSES = ("stopped", "failed", "crashed")  # a finished run has nothing left to train
 _ERROR_LIMIT = 20_000  # characters of traceback kept with a failed run
 
 
@@ -120,7 +125,7 @@ def check_status(status: Any, allowed: Iterable[str] = RUN_STATUSES) -> str:
     >>> check_status("done")
     Traceback (most recent call last):
     ...
-    tesla_lab.errors.ConfigError: unknown run status 'done'; choose one of: queued, running, finished, failed, stopped
+    tesla_lab.errors.ConfigError: unknown run status 'done'; choose one of: queued, running, finished, failed, ...
     """
     allowed = tuple(allowed)
     if status not in allowed:
@@ -215,13 +220,15 @@ class Run:
             raise ConfigError(f"config must be a dict (the model/training configuration); got {type(config).__name__}")
         stamp = now()
         running = status == "running"
+        me = process_identity() if running else (None, None, None)
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs (id, name, status, created, started, device, author, git_commit, config, "
-                "dataset_name, dataset_version, parent_run_id, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "dataset_name, dataset_version, parent_run_id, pid, pid_started, host) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, name, status, stamp, stamp if running else None, device, author, git_commit,
                  to_json(dict(config or {}), "config"), dataset[0] if dataset else None,
-                 dataset[1] if dataset else None, parent_run_id, os.getpid() if running else None),
+                 dataset[1] if dataset else None, parent_run_id, *me),
             )
             run = cls(db, artifacts, run_id)
             if params:
@@ -260,6 +267,11 @@ class Run:
     def status(self) -> str:
         """The current status (read from the store)."""
         return str(self._row()["status"])
+
+    @property
+    def resumed(self) -> int:
+        """How many times the run was reopened to continue from its checkpoint (:meth:`reopen`)."""
+        return int(self._row()["resumed"])
 
     @property
     def artifact_store(self) -> ArtifactStore:
@@ -432,6 +444,12 @@ class Run:
         """The bytes of artifact ``name`` (hash checked)."""
         return self._artifacts.get_bytes(self.artifact_sha(name))
 
+    def latest_checkpoint_name(self) -> str | None:
+        """The artifact name of the newest checkpoint (``checkpoint-epochNNNN.pt``: it tells the epoch), or None."""
+        row = self._db.query_one("SELECT name FROM artifacts WHERE run_id = ? AND kind = 'checkpoint' "
+                                 "ORDER BY created DESC, name DESC LIMIT 1", (self.id,))
+        return None if row is None else str(row["name"])
+
     def latest_checkpoint(self) -> Path | None:
         """The newest artifact of kind ``'checkpoint'`` as a file path (for ``Trainer.fit(resume=path)``), or
         ``None``. Its hash is checked."""
@@ -441,8 +459,8 @@ class Run:
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def set_status(self, status: str, *, device: str | None = None, error: str | None = None) -> None:
-        """Set the status. ``running`` records the start time (once) and this process id; a final status
-        (finished / failed / stopped) records the end time and duration."""
+        """Set the status. ``running`` records the start time (once) and this process (pid, its start time, the
+        host: what tells a crashed run from a live one); a final status records the end time and duration."""
         check_status(status)
         stamp = now()
         with self._db.transaction() as conn:
@@ -450,9 +468,9 @@ class Run:
             if row is None:
                 raise NotFoundError(f"run {self.id} is not in {self._db.path} (deleted?)")
             if status == "running":
-                conn.execute("UPDATE runs SET status = ?, started = COALESCE(started, ?), pid = ?, "
-                             "device = COALESCE(?, device), ended = NULL, duration = NULL, error = NULL WHERE id = ?",
-                             (status, stamp, os.getpid(), device, self.id))
+                conn.execute("UPDATE runs SET status = ?, started = COALESCE(started, ?), pid = ?, pid_started = ?, "
+                             "host = ?, device = COALESCE(?, device), ended = NULL, duration = NULL, error = NULL "
+                             "WHERE id = ?", (status, stamp, *process_identity(), device, self.id))
             elif status in FINAL_STATUSES:
                 began = row["started"] if row["started"] is not None else row["created"]
                 conn.execute("UPDATE runs SET status = ?, ended = ?, duration = ?, error = ?, "
@@ -462,12 +480,26 @@ class Run:
                 conn.execute("UPDATE runs SET status = ?, device = COALESCE(?, device) WHERE id = ?",
                              (status, device, self.id))
 
+    def record_process(self, pid: int) -> None:
+        """Record ``pid`` (a worker process started for this queued run) as the process behind the run, so the run
+        is marked ``crashed`` if that process dies before it starts training."""
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE runs SET pid = ?, pid_started = ?, host = ? WHERE id = ?",
+                         (*process_identity(pid), self.id))
+
+    def reopen(self, from_step: int | None = None) -> None:
+        """Make a stopped, failed or crashed run ``queued`` again to continue it in place (same id, same curve);
+        see :func:`tesla_lab.store.resume.reopen_run`."""
+        from tesla_lab.store.resume import reopen_run
+
+        reopen_run(self, from_step)
+
     def start(self, device: str | None = None) -> None:
         """Mark the run ``running`` (on ``device``)."""
         self.set_status("running", device=device)
 
     def finish(self, status: str = "finished", error: str | None = None) -> None:
-        """End the run: ``'finished'``, ``'failed'`` (with ``error`` text) or ``'stopped'``."""
+        """End the run: ``'finished'``, ``'failed'`` (with ``error`` text), ``'stopped'`` or ``'crashed'``."""
         check_status(status, FINAL_STATUSES)
         self.set_status(status, error=error)
 

@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import logging
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -35,34 +34,14 @@ _LOCK = threading.Lock()
 
 
 def process_start_time(pid: int) -> float | None:
-    """When process ``pid`` started (seconds since boot on Linux, else since the epoch), or None if it does not
-    exist. Comparing it with a recorded value tells a live process from a new one that reuses the pid.
+    """When process ``pid`` started, or None if it does not exist (see :mod:`tesla_lab.store.liveness`).
 
     >>> process_start_time(os.getpid()) is not None
     True
     """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return float(fields[19])  # field 22 (starttime, clock ticks since boot); fields[0] is field 3
-    except FileNotFoundError:
-        return None
-    except (OSError, IndexError, ValueError):
-        pass
-    try:
-        import psutil
-    except ImportError:  # no /proc and no psutil: only "does the pid exist"
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return 0.0
-        return 0.0
-    try:
-        return float(psutil.Process(pid).create_time())
-    except psutil.Error:
-        return None
+    from tesla_lab.store.liveness import process_start_time as start_time  # liveness imports db, which imports us
+
+    return start_time(pid)
 
 
 class SessionMarkers:
@@ -70,7 +49,9 @@ class SessionMarkers:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
-        self.host = socket.gethostname() or "localhost"
+        from tesla_lab.store.liveness import current_host
+
+        self.host = current_host()
 
     def _name(self, pid: int) -> str:
         return f"{self.host}-{pid}"
@@ -112,8 +93,13 @@ class SessionMarkers:
             except (ValueError, OSError):
                 found.append(marker)
                 continue
-            started = process_start_time(pid)
-            if started is None or (recorded not in ("None", "0.0") and recorded != repr(started)):
+            from tesla_lab.store.liveness import process_state
+
+            try:
+                started = None if recorded in ("None", "") else float(recorded)
+            except ValueError:
+                started = None
+            if process_state(pid, started) == "gone":
                 found.append(marker)
         return found
 

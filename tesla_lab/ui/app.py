@@ -47,7 +47,7 @@ _SIDEBAR = """
 def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int = 1000) -> Any:
     """The dashboard for one browser session on ``project`` (a FastListTemplate with one tab per page)."""
     pn.extension("plotly", "tabulator", notifications=False)
-    bench = WorkbenchState(project, sample=sample)
+    bench = WorkbenchState(project, sample=sample, persist=True)  # a reload finds the workbench as it was
     pages = {
         "Data": DataPage(bench.data),
         "Explore": ExplorePage(bench.explore),
@@ -65,6 +65,7 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
     bench.train.param.watch(launched, ["active"])
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pages["Train"].start_polling(poll_ms)  # served: poll the store while this session lives
+        pages["Runs"].start_polling(2 * poll_ms)  # runs started elsewhere (CLI, notebooks) appear by themselves
 
         def monitor_shown(event: Any) -> None:
             # the model server is asked for /metrics every 5 s only while its tab is the one shown

@@ -43,10 +43,10 @@ from tesla_lab.workflow.stages import (
     pipeline_dir,
 )
 from tesla_lab.workflow.starter import STARTER_NOTEBOOKS, add_starter_notebooks, create_project, template_notebook
-from tesla_lab.workflow.training import TrainResult, resolve_config, train_model
+from tesla_lab.workflow.training import TrainResult, resolve_config, resume_model, train_model
 
 __all__ = [
-    "TrainConfig", "TASK_CHOICES", "TrainResult", "train_model", "resolve_config",
+    "TrainConfig", "TASK_CHOICES", "TrainResult", "train_model", "resume_model", "resolve_config",
     "apply_iterations", "iteration_option", "ITERATION_PARAMS",
     "create_project", "add_starter_notebooks", "template_notebook", "STARTER_NOTEBOOKS",
     "EvaluationResult", "DeployResult", "evaluate_model", "deploy_model", "load_registered",

@@ -128,7 +128,8 @@ class TrainConfig:
             ``{"type": name, **options}``; ``[]`` for none.
         max_categories: text columns with more distinct values are refused as free text.
         scale_target: regression models learn the standardized target (predictions are scaled back).
-        checkpoint_every: store a resumable checkpoint every N epochs (``None``: after the last epoch only).
+        checkpoint_every: store a resumable checkpoint every N epochs (``None``: every tenth of the epochs, so a
+            crashed run loses at most a tenth; always after the last epoch and when stopped).
     """
 
     dataset: str | None = None

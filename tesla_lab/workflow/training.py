@@ -4,7 +4,10 @@ Top to bottom: resolve the config against the project's defaults, load the data,
 preprocessing on the training rows), build the model — every check happens here, before anything is written —
 then snapshot the data as a dataset version, start a run, train with :class:`~tesla_lab.train.Trainer` and a
 :class:`~tesla_lab.store.StoreCallback` (per-epoch metrics, stop flag, checkpoints), evaluate on the held-out test
-rows, save the :class:`~tesla_lab.models.ModelBundle` as run artifacts and register the model (stage ``none``).
+rows, save the :class:`~tesla_lab.models.ModelBundle` as run artifacts and register the model (stage ``none``) when
+the run finished: a stopped, failed or crashed run is never registered automatically (promote it by hand), and a
+run is registered once. :func:`resume_model` continues a stopped, failed or crashed run in place (same run id, the
+epochs continuing from its checkpoint).
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
@@ -38,7 +41,7 @@ from tesla_lab.workflow.datasets import DataSource, resolve_data, snapshot_sourc
 from tesla_lab.workflow.iterations import apply_iterations
 from tesla_lab.workflow.preprocess import PreparedData, prepare
 
-__all__ = ["TrainResult", "train_model", "resolve_config"]
+__all__ = ["TrainResult", "train_model", "resume_model", "resolve_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,13 +135,14 @@ def train_model(
             ``name``).
         callbacks: extra trainer callbacks (torch families), e.g. a UI's live view.
         progress: a tqdm bar over epochs.
-        register: add the model to the registry (stage ``none``).
+        register: add the model to the registry (stage ``none``) if the run finishes (not when it is stopped), once
+            per run.
         run: a queued run (or its id) to train into, e.g. one a background launcher created; by default a new run.
         resume: a checkpoint (``run.latest_checkpoint()``) to continue from; torch families only.
 
     Bad data or options raise before anything is stored. A failure during training leaves a ``failed`` run;
     a stop request (``run.request_stop()``) ends training early, and the run ends ``stopped`` with its model
-    still evaluated, saved and registered.
+    still evaluated and saved (not registered: resume it, or promote it by hand).
     """
     name = _check_name(name)
     cfg = resolve_config(project, config)
@@ -188,7 +192,7 @@ def train_model(
         manifest = save_bundle(bundle, run)
         version = None
         status = "stopped" if stopped else "finished"
-        if register:
+        if register and status == "finished" and not _registered(project, run.id):
             payload = run.artifact_sha(estimator.payload_name) if estimator.framework == "torch" else manifest
             version = project.registry.register_model(
                 name, run_id=run.id, artifact=payload, description=f"{family} on {source.ref}",
@@ -202,10 +206,38 @@ def train_model(
             run.finish("stopped" if interrupted else "failed", error="KeyboardInterrupt" if interrupted
                        else format_error(exc))
         raise
-    logger.info("trained %s v%s (run %s): %s", name, version, run.id[:8], bundle.metrics)
+    logger.info("trained %s (run %s, %s, %s): %s", name, run.id[:8], status,
+                f"registered as v{version}" if version is not None else "not registered", bundle.metrics)
     return TrainResult(run_id=run.id, name=name, version=version, status=status, bundle=bundle,
                        metrics=dict(bundle.metrics), report=report, dataset=source.ref, config=resolved,
                        n_train=len(prep.X_train), n_test=len(prep.test_frame), history=history)
+
+
+def _registered(project: Project, run_id: str) -> bool:
+    versions = project.registry.list_models()
+    return bool(len(versions)) and bool((versions["run_id"] == run_id).any())
+
+
+def resume_model(project: Project, run: Run | str, *, epochs: int | None = None, callbacks: Sequence[Any] = (),
+                 progress: bool = False) -> TrainResult:
+    """Continue a stopped, failed or crashed ``run`` in this process, in place: the same run id, the epochs
+    continuing from its latest checkpoint (from scratch without one), ``resumed`` + 1; a finished resumed run is
+    registered under the run's name like :func:`train_model` would have. ``epochs`` raises the total epoch count.
+
+    >>> import tempfile
+    >>> project = Project.init(tempfile.mkdtemp())
+    >>> first = train_model(project, {"dataset": "iris", "epochs": 4, "checkpoint_every": 2}, name="iris")
+    >>> resume_model(project, first.run_id)
+    Traceback (most recent call last):
+    ...
+    tesla_lab.store.resume.ResumeError: run ... (iris) is finished; it trained all its epochs; start a new run ...
+    """
+    from tesla_lab.store.resume import reopen_for_resume
+
+    found = project.get_run(run)
+    plan = reopen_for_resume(found, epochs=epochs, check=lambda c: TrainConfig.from_dict(c).to_dict())
+    return train_model(project, plan.config, name=found.name, run=found, callbacks=callbacks, progress=progress,
+                       resume=plan.checkpoint)
 
 
 def _adopt(project: Project, run: Run, cfg: TrainConfig, source: DataSource) -> None:
@@ -228,7 +260,9 @@ def _fit(run: Run, estimator: Estimator, prep: PreparedData, cfg: TrainConfig, c
         if key in fit:
             run.log_metrics({f"train_{key}": fit[key]}, step=0)
         return {}, False
-    store = StoreCallback(run, log_model=False, checkpoint_every=cfg.checkpoint_every or cfg.epochs, finish=False)
+    # a checkpoint every tenth of the epochs by default, so a crashed run loses at most a tenth of its training
+    every = cfg.checkpoint_every or max(1, -(-cfg.epochs // 10))
+    store = StoreCallback(run, log_model=False, checkpoint_every=every, finish=False)
     val = (prep.X_val, prep.y_val) if prep.X_val is not None else None
     estimator.fit(prep.X_train, prep.y_train, validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
                   optimizer=cfg.optimizer, lr=cfg.lr, loss=cfg.loss, callbacks=[store, *callbacks],

@@ -2,6 +2,7 @@
 process handling (dead workers, signal escalation) with stand-in processes."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -80,16 +81,41 @@ def test_a_crash_in_the_worker_fails_the_run_with_the_error_text(jobs):
     assert job.returncode == 1
 
 
-def test_resume_continues_a_stopped_run_from_its_checkpoint_in_a_child_run(jobs):
+def test_resume_continues_a_stopped_run_in_place_with_one_continuous_curve(jobs):
     project, started, _ = jobs
-    parent = started["stopped"]
-    done = len(parent.run.history())  # epochs in the parent's last checkpoint
-    child = resume_training(project, parent.run_id, epochs=done + 2)  # epochs is the total count
-    assert child.wait(timeout=120) == "finished", child.log_tail()
-    assert child.run.info()["parent_run_id"] == parent.run_id
-    history = child.run.history()["loss"].dropna()
-    assert list(history.index) == [done, done + 1]  # the curve continues where the parent stopped
-    assert history.iloc[0] < parent.run.history()["loss"].iloc[0]  # from the trained weights
+    stopped = started["stopped"]
+    n_runs = len(project.runs())
+    done = len(stopped.run.history())  # the stop checkpoints the epoch it ended
+    assert project.registry.list_models().query("run_id == @stopped.run_id").empty  # a stopped run: not registered
+    job = resume_training(project, stopped.run_id, epochs=done + 2)  # epochs is the total count
+    assert job.run_id == stopped.run_id
+    assert job.wait(timeout=120) == "finished", job.log_tail()
+    loss = job.run.history()["loss"].dropna()
+    assert list(loss.index) == list(range(done + 2))  # no gap: the epochs before the stop are still there
+    assert job.run.resumed == 1 and len(project.runs()) == n_runs  # one row, counted as resumed
+    assert project.runs().set_index("id").loc[job.run_id, "epochs_done"] == done + 2
+    versions = project.registry.list_models().query("run_id == @job.run_id")
+    assert len(versions) == 1  # finished: registered, once
+    with pytest.raises(JobError, match="is finished; it trained all its epochs"):
+        resume_training(project, job.run_id)
+
+
+def test_a_killed_worker_is_crashed_and_resumes_from_its_last_checkpoint(tmp_path):
+    project = Project.init(tmp_path)
+    job = launch_training(project, _config(epochs=5000), name="killed")
+    assert _wait_for(lambda: len(job.run.metrics(keys=["loss"])) >= 2), job.log_tail()
+    os.kill(job.pid, signal.SIGKILL)  # kill -9: nothing in the worker runs
+    assert _wait_for(lambda: not job.is_alive(), timeout=30)
+    assert Project(tmp_path).get_run(job.run_id).status == "crashed"  # any open sees it, nobody polled
+    assert "resume it from its last checkpoint" in job.run.info()["error"]
+    checkpoint = job.run.latest_checkpoint_name()
+    epoch = int(checkpoint[len("checkpoint-epoch"):-3])
+    assert epoch >= 1
+    resumed = resume_training(project, job.run_id, epochs=epoch + 2)
+    assert resumed.wait(timeout=120) == "finished", resumed.log_tail()
+    loss = resumed.run.history()["loss"].dropna()
+    assert list(loss.index) == list(range(epoch + 2)) and resumed.run.resumed == 1
+    assert len(project.runs()) == 1
 
 
 def test_launch_validates_the_config_before_starting_anything(tmp_path):
@@ -117,17 +143,26 @@ def test_a_process_that_cannot_start_fails_its_run(tmp_path, monkeypatch):
     assert project.runs()["status"].tolist() == ["failed"]
 
 
-def test_resume_refuses_runs_without_checkpoint_config_or_end(tmp_path):
+def test_resume_refuses_running_finished_and_configless_runs_and_starts_over_without_a_checkpoint(tmp_path):
     project = Project.init(tmp_path)
     running = project.start_run(name="busy")
     with pytest.raises(JobError, match="is running; stop it before resuming it"):
         resume_training(project, running)
     running.finish()
-    with pytest.raises(JobError, match="has no checkpoint to resume from"):
+    with pytest.raises(JobError, match="is finished; it trained all its epochs"):
         resume_training(project, running)
-    running.log_artifact("checkpoint-epoch0001.pt", b"x", kind="checkpoint")
+    bare = project.start_run(name="bare")
+    bare.finish("stopped")
     with pytest.raises(JobError, match="has no stored training config"):
-        resume_training(project, running)
+        resume_training(project, bare)
+    empty = project.start_run(name="empty", config=_config(epochs=2))
+    empty.finish("stopped")  # stopped before its first checkpoint: resume starts over, in the same run
+    with pytest.raises(JobError, match="epochs is the new total epoch count and must be an integer > 0"):
+        resume_training(project, empty, epochs=0)
+    assert empty.status == "stopped" and empty.resumed == 0  # a refused resume changes nothing
+    job = resume_training(project, empty)
+    assert job.wait(timeout=120) == "finished", job.log_tail()
+    assert list(job.run.history()["loss"].dropna().index) == [0, 1] and job.run.resumed == 1
 
 
 def _stand_in(project, code, status="queued"):
@@ -137,10 +172,10 @@ def _stand_in(project, code, status="queued"):
     return TrainingJob(project, run.id, process.pid, project.path / "none.log", process)
 
 
-def test_poll_marks_a_worker_that_died_silently_as_failed(tmp_path):
+def test_poll_marks_a_worker_that_died_silently_as_crashed(tmp_path):
     project = Project.init(tmp_path)
     job = _stand_in(project, "import sys; sys.exit(3)")
-    assert job.wait(timeout=30) == "failed"
+    assert job.wait(timeout=30) == "crashed"
     assert "exited with code 3 without ending the run" in job.run.info()["error"]
 
 

@@ -135,3 +135,117 @@ def test_dashboard_end_to_end(browser, dashboard):
     _shot(page, "runs")
     page.close()
     assert requests.get(dashboard + "/liveness", timeout=5).ok  # the app is still up
+
+
+def _worker_pid(run_prefix):
+    """The pid of the training worker of the run whose id starts with ``run_prefix`` (from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"tesla_lab.jobs.worker" in args and any(a.startswith(run_prefix.encode()) for a in args):
+                return int(entry.name)
+    return None
+
+
+def _text(pane):
+    """The text of a Markdown pane (rendered inside the shadow DOM, which CSS locators pierce)."""
+    return pane.locator("p").first.inner_text()
+
+
+def _curve_steps(page):
+    """The x values (epochs) of the loss curve drawn in the Train page."""
+    return page.locator(".tesla-curves .js-plotly-plot").evaluate(
+        "el => (el.data.find(t => t.name === 'loss') || el.data[0]).x")
+
+
+def test_stop_resume_crash_and_a_finished_run_in_the_browser(browser, dashboard):
+    """Stop -> Resume gives one run with a continuous curve; kill -9 of the worker shows `crashed`; Resume is
+    disabled for a finished run."""
+    import re
+    import signal
+
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(dashboard + "/", timeout=60_000)
+    page.get_by_role("button", name="Load sample").click(timeout=60_000)
+    expect(page.get_by_text("loaded sample 'digits'")).to_be_visible()
+    _tab(page, "Model")
+    _set(page, "tesla-setting-epochs", 5000)
+    expect(page.get_by_text("valid model: ready to train")).to_be_visible()
+
+    _tab(page, "Train")
+    info = page.locator(".tesla-train-info")
+    resume = page.get_by_role("button", name="Resume")
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(info).to_contain_text("running", timeout=60_000)
+    expect(info).to_contain_text(re.compile(r"epoch ([2-9]|\d\d+)/5000"), timeout=60_000)
+    text = _text(info)
+    found = re.search(r"\(([0-9a-f]{8})\)", text)
+    assert found, text
+    run_id = found.group(1)
+
+    # Stop: the message shows at once and says what happens; it goes away once the run stopped
+    started = time.monotonic()
+    page.get_by_role("button", name="Stop").click()
+    notice = page.locator(".tesla-status").get_by_text("the current epoch ends early")
+    expect(notice).to_be_visible(timeout=5_000)
+    assert time.monotonic() - started < 5.0  # the click's round trip included: the server answers at once
+    _shot(page, "lifecycle-stopping")
+    expect(info).to_contain_text("stopped", timeout=60_000)
+    expect(notice).to_be_hidden()
+    stopped_at = int(re.search(r"epoch (\d+)/", _text(info)).group(1))
+    expect(resume).to_be_enabled()
+
+    # Resume: the same run continues, one curve without a gap
+    resume.click()
+    expect(info).to_contain_text(f"({run_id}): running", timeout=60_000)
+    expect(info).to_contain_text("resumed 1x")
+    expect(info).to_contain_text(re.compile(rf"epoch ({stopped_at + 2}|{stopped_at + 3}|\d{{3,}})/"),
+                                 timeout=60_000)
+    page.wait_for_timeout(1500)  # the next poll redraws the curve
+    steps = _curve_steps(page)
+    assert steps == list(range(len(steps))) and len(steps) > stopped_at + 1, steps
+    _shot(page, "lifecycle-resumed")
+
+    # kill -9 of the worker: the run shows crashed (and can be resumed again)
+    pid = _worker_pid(run_id)
+    assert pid is not None, "the training worker was not found"
+    os.kill(pid, signal.SIGKILL)
+    expect(info).to_contain_text(f"({run_id}): crashed", timeout=30_000)
+    expect(page.locator(".tesla-run-error")).to_contain_text("Training crashed")
+    expect(page.locator(".tesla-run-error")).to_contain_text("resume it from its last checkpoint")
+    expect(resume).to_be_enabled()
+    _shot(page, "lifecycle-crashed")
+    _tab(page, "Runs")
+    row = page.locator(".tesla-runs-table .tabulator-row").filter(has_text=run_id).first
+    expect(row).to_contain_text("crashed", timeout=10_000)
+    expect(page.locator(".tesla-runs-table .tabulator-row").filter(has_text=run_id)).to_have_count(1)
+    _shot(page, "lifecycle-runs")
+
+    # a finished run cannot be resumed
+    _tab(page, "Model")
+    _set(page, "tesla-setting-epochs", 2)
+    expect(page.get_by_text("valid model: ready to train")).to_be_visible()
+    _tab(page, "Train")
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(info).to_contain_text("finished", timeout=90_000)
+    expect(page.locator(".tesla-curves .gtitle")).to_contain_text("finished")
+    expect(page.locator(".tesla-status").get_by_text("started run")).to_be_hidden()  # the run ended: no stale note
+    expect(resume).to_be_disabled()
+    _shot(page, "lifecycle-finished")
+
+    # a reload keeps the workbench (server-side, .tesla/ui.json): the data, the model settings, the run in Train
+    finished = re.search(r"\(([0-9a-f]{8})\)", _text(info)).group(1)
+    page.reload()
+    expect(page.get_by_text("1,797 rows x 65 columns")).to_be_visible(timeout=60_000)
+    _tab(page, "Model")
+    expect(page.locator(".tesla-setting-epochs input")).to_have_value("2")
+    _tab(page, "Train")
+    expect(page.locator(".tesla-train-info")).to_contain_text(f"({finished}): finished")
+    _shot(page, "lifecycle-reloaded")
+    page.close()

@@ -87,7 +87,30 @@ def test_a_stop_request_ends_training_early_and_the_run_is_stopped(tmp_path, iri
                          name="stopped", callbacks=[LambdaCallback(on_epoch_end=stop_after_first_epoch)])
     run = project.get_run(result.run_id)
     assert result.status == "stopped" and run.status == "stopped" and len(run.history()) < 50
-    assert project.registry.get_model("stopped").metadata["status"] == "stopped"
+    assert result.version is None and project.registry.list_models().empty  # stopped: never registered by itself
+    assert "bundle.json" in set(run.artifacts()["name"])  # but evaluated and saved: it can be promoted by hand
+
+
+def test_resume_model_continues_a_stopped_run_in_place_and_registers_it_once_finished(tmp_path, iris_csv):
+    from tesla_lab.workflow import resume_model
+
+    project = Project.init(tmp_path)
+
+    def stop_after_epoch_3(trainer, epoch, logs):
+        if epoch == 1:  # the store callback sees the flag at the end of the next epoch: 3 epochs done
+            project.get_run(project.runs()["id"].iloc[0]).request_stop()
+
+    config = {**FAST, "epochs": 6, "checkpoint_every": 2, "dataset": str(iris_csv[0]), "target": "species"}
+    first = train_model(project, config, name="iris", callbacks=[LambdaCallback(on_epoch_end=stop_after_epoch_3)])
+    run = project.get_run(first.run_id)
+    assert first.status == "stopped" and run.latest_checkpoint_name() == "checkpoint-epoch0003.pt"
+    before = run.history()["loss"]
+    again = resume_model(project, run.id)
+    assert again.run_id == run.id and again.status == "finished" and again.version == 1
+    loss = run.history()["loss"]
+    assert list(loss.index) == [0, 1, 2, 3, 4, 5] and loss.loc[:2].tolist() == before.loc[:2].tolist()
+    assert run.resumed == 1 and len(project.runs()) == 1
+    assert len(project.registry.list_models()) == 1 and run.status == "finished"
 
 
 def test_a_failure_during_training_marks_the_run_failed(tmp_path, iris_csv):

@@ -39,12 +39,23 @@ class RunsPage(pn.viewable.Viewer):
         self.models = table(page_size=5)
         self._ids: list[str] = []
         self._busy = False
+        self._callback: Any = None
         self.refresh.on_click(lambda _: s.refresh())
         self.promote.on_click(lambda _: s.promote())
         self.table.param.watch(self._selected, "selection")
         s.param.watch(self._table_changed, ["table"])
         s.param.watch(self._selection_changed, ["selected", "metric"])
         self._table_changed()
+
+    def tick(self) -> None:
+        """One periodic check: re-read the table only when a run was added, started, ended or resumed."""
+        self.state.poll()
+
+    def start_polling(self, period_ms: int = 2000) -> None:
+        """Check the store every ``period_ms`` while the page's session lives (runs started from the CLI, a
+        notebook or another browser appear by themselves)."""
+        if self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self.tick, period=period_ms)
 
     def _selected(self, event: Any) -> None:
         if not self._busy:

@@ -1,5 +1,6 @@
 """The dashboard's Train page (layout over :class:`~tesla_lab.ui.state.TrainState`): launch, progress, live
-curves, throughput, device, Stop and Resume. Polling the store runs from ``pn.state.add_periodic_callback``;
+curves, throughput, device, Stop and Resume (continues a stopped, failed or crashed run in place; disabled for a
+finished run). Polling the store runs from ``pn.state.add_periodic_callback``;
 training itself runs in another process (:mod:`tesla_lab.jobs`).
 
 >>> import tempfile
@@ -52,7 +53,7 @@ class TrainPage(pn.viewable.Viewer):
         self.stop.on_click(lambda _: s.stop())
         self.resume.on_click(lambda _: s.resume())
         s.param.watch(self._changed, ["status", "epoch", "progress", "history", "throughput", "device", "run_error",
-                                      "stopping", "active", "run_id"])
+                                      "stopping", "active", "run_id", "resumed"])
         if workbench is not None:
             workbench.model.param.watch(self._launchable, ["can_launch"])
         self._launchable()
@@ -78,11 +79,11 @@ class TrainPage(pn.viewable.Viewer):
         s = self.state
         self.info.object = s.status_text()
         self.progress.value = int(round(s.progress or 0))
-        self.progress.bar_color = {"finished": "success", "failed": "danger", "stopped": "warning"}.get(s.status,
-                                                                                                       "primary")
+        self.progress.bar_color = {"finished": "success", "failed": "danger", "crashed": "danger",
+                                   "stopped": "warning"}.get(s.status, "primary")
         self.stop.disabled = not s.active or s.stopping
         self.resume.disabled = not s.can_resume()
-        self.run_error.param.update(object=f"Training failed:\n\n```\n{s.run_error[-3000:]}\n```",
+        self.run_error.param.update(object=f"Training {s.status}:\n\n```\n{s.run_error[-3000:]}\n```",
                                     visible=bool(s.run_error))
         self._launchable()
         drawn = (s.run_id, s.status, -1 if s.history is None else len(s.history))

@@ -11,11 +11,12 @@ from tesla_lab.ui.state.explore import ExploreState
 from tesla_lab.ui.state.model import LAYER_FIELDS, LAYER_KINDS, ModelState, layer_config, training_memory
 from tesla_lab.ui.state.monitor import MonitorState
 from tesla_lab.ui.state.runs import RunsState
+from tesla_lab.ui.state.session import load_ui_state, save_ui_state
 from tesla_lab.ui.state.train import TrainState
 from tesla_lab.ui.state.workbench import WorkbenchState
 
 __all__ = [
     "StateBase", "action", "DataState", "ExploreState", "ModelState", "TrainState", "RunsState", "WorkbenchState",
-    "MonitorState",
+    "MonitorState", "load_ui_state", "save_ui_state",
     "LAYER_KINDS", "LAYER_FIELDS", "layer_config", "training_memory",
 ]

@@ -1,5 +1,7 @@
 """The Runs view's state: the project's runs, curves of several runs overlaid, params and metrics side by side,
-and promoting a run's model to ``production`` in the registry.
+and promoting a run's model to ``production`` in the registry. :meth:`RunsState.poll` (every 2 s in the dashboard)
+re-reads the table only when a run was added, started, ended or resumed (one small query), or while one runs, so a
+run started from the CLI or a notebook shows up by itself.
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
@@ -28,7 +30,11 @@ from tesla_lab.ui.state.base import StateBase, action, param
 
 __all__ = ["RunsState"]
 
-_TABLE_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version"]
+_TABLE_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version",
+                  "epochs_done", "resumed"]
+# what changes when a run is added, starts, ends (also crashed) or is resumed: one aggregate over the runs table
+_FINGERPRINT = ("SELECT COUNT(*), MAX(created), MAX(ended), SUM(resumed), SUM(status = 'running'), "
+                "SUM(status = 'queued') FROM runs")
 
 
 class RunsState(StateBase):
@@ -44,11 +50,13 @@ class RunsState(StateBase):
         if not isinstance(project, Project):
             raise ConfigError(f"RunsState needs a tesla_lab.store.Project; got {type(project).__name__}")
         self.project = project
+        self._seen: tuple[Any, ...] | None = None
         self.refresh()
 
     @action("cannot read the runs")
     def refresh(self) -> pd.DataFrame:
         """Re-read the runs from the store."""
+        self._seen = tuple(self.project.db.query_one(_FINGERPRINT) or ())
         table = self.project.runs()
         ids = list(table["id"])
         self.param.selected.objects = ids
@@ -56,15 +64,39 @@ class RunsState(StateBase):
         self._metrics_changed()
         return table
 
+    def poll(self) -> bool:
+        """Refresh when something changed since the last read (a run added, started, ended, crashed or resumed)
+        or while a run is running (its epochs grow); returns whether it refreshed. Also marks runs whose process
+        died ``crashed``.
+
+        >>> import tempfile
+        >>> from tesla_lab.store import Project
+        >>> state = RunsState(Project.init(tempfile.mkdtemp()))
+        >>> state.poll(), state.project.start_run(name="from-the-cli").finish(), state.poll(), state.poll()
+        (False, None, True, False)
+        """
+        self.project.sweep_crashed()
+        seen = tuple(self.project.db.query_one(_FINGERPRINT) or ())
+        if seen == self._seen and not (seen and seen[4]):
+            return False
+        self.refresh()
+        return True
+
     def display_table(self) -> pd.DataFrame:
         """The table as shown: short ids, the main columns, final metrics (no params, no test_* details)."""
         if self.table is None or self.table.empty:
-            return pd.DataFrame(columns=["id", "name", "status", "created", "duration", "device", "dataset"])
+            return pd.DataFrame(columns=["id", "name", "status", "epochs", "resumed", "created", "duration", "device",
+                                         "dataset"])
         frame = self.table
         metrics = [c for c in frame.columns if c not in _TABLE_COLUMNS and not c.startswith("param.")
                    and c in ("loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy", "test_r2",
                              "test_rmse", "samples_per_sec")]
-        shown = frame[[c for c in _TABLE_COLUMNS if c != "dataset_version"] + metrics].copy()
+        shown = frame[["id", "name", "status", "epochs_done", "resumed", "created", "duration", "device", "dataset",
+                       *metrics]].copy()
+        planned = frame["param.epochs"] if "param.epochs" in frame.columns else pd.Series(None, index=frame.index)
+        shown["epochs_done"] = [f"{d}/{int(p)}" if isinstance(p, (int, float)) and p == p else str(d)
+                                for d, p in zip(frame["epochs_done"], planned)]
+        shown = shown.rename(columns={"epochs_done": "epochs"})
         shown["id"] = shown["id"].str[:8]
         shown["created"] = shown["created"].dt.strftime("%Y-%m-%d %H:%M:%S")
         shown["duration"] = shown["duration"].round(1)

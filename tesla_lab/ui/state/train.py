@@ -1,5 +1,8 @@
 """The Train view's state: launch a run in a background process, follow it from the store, stop or resume it.
 
+Resume continues the followed run in place (the same run, its curve continued from the last checkpoint); it is
+offered for stopped, failed and crashed runs only, never for a finished one.
+
 Nothing here trains: :meth:`TrainState.launch` starts ``tesla_lab.jobs.worker`` (see :mod:`tesla_lab.jobs`) and
 :meth:`TrainState.poll`, called every second by the view (``pn.state.add_periodic_callback`` / a thread in a
 notebook), reads status, per-epoch metrics, throughput and device from the store.
@@ -21,7 +24,7 @@ import pandas as pd
 
 from tesla_lab.errors import ConfigError
 from tesla_lab.jobs import TrainingJob, attach, launch_training, resume_training
-from tesla_lab.store import FINAL_STATUSES, Project, Run
+from tesla_lab.store import FINAL_STATUSES, RESUMABLE_STATUSES, Project, Run
 from tesla_lab.ui import plots
 from tesla_lab.ui.state.base import StateBase, action, param
 
@@ -42,14 +45,15 @@ class TrainState(StateBase):
 
     run_id = param.String(default="", doc="the run followed ('' before a launch)")
     run_name = param.String(default="")
-    status = param.String(default="", doc="queued / running / finished / failed / stopped")
+    status = param.String(default="", doc="queued / running / finished / failed / stopped / crashed")
     epoch = param.Integer(default=0, doc="epochs done")
     epochs = param.Integer(default=0, doc="epochs planned")
     progress = param.Number(default=0.0, doc="percent of the planned epochs done")
     history = param.DataFrame(default=None, allow_None=True, doc="long metrics: key, step, value, timestamp")
     throughput = param.Number(default=None, allow_None=True, doc="training samples per second (last epoch)")
     device = param.String(default="")
-    run_error = param.String(default="", doc="the error text of a failed run")
+    run_error = param.String(default="", doc="the error text of a failed or crashed run")
+    resumed = param.Integer(default=0, doc="times the run was resumed")
     active = param.Boolean(default=False, doc="True while the run is queued or running")
     stopping = param.Boolean(default=False, doc="True between the stop request and the end of the run")
 
@@ -85,30 +89,37 @@ class TrainState(StateBase):
         self.job = job
         run = job.run
         self.param.update(run_id=run.id, run_name=run.name, stopping=False, epoch=0, progress=0.0, history=None,
-                          throughput=None, run_error="", device="")
+                          throughput=None, run_error="", device="", resumed=0)
         self.epochs = int((run.config or {}).get("epochs") or 0)
         self.poll()
 
     @action("cannot stop the run")
     def stop(self, grace: float = 10.0) -> None:
-        """Ask the run to stop cleanly (it ends its epoch and keeps a checkpoint); its process group gets SIGTERM
-        if it is still alive after ``grace`` seconds."""
+        """Ask the run to stop cleanly; returns at once (one flag written to the store). The worker reads the flag
+        every 50 training steps and at each epoch end, cuts the current epoch short there, logs and checkpoints
+        the epochs done and ends the run ``stopped``; its process group gets SIGTERM if it is still alive after
+        ``grace`` seconds. The message says so, and goes away once the run has stopped."""
         if self.job is None or not self.active:
             raise ConfigError("no run is active; there is nothing to stop")
         self.job.stop(grace=grace)
         self.stopping = True
-        self.message = f"stop requested for run {self.run_name}; it ends after the current step"
+        if self.status == "queued":
+            self.message = f"stopping {self.run_name}: it has not started training yet and ends as soon as it starts"
+        else:
+            self.message = (f"stopping {self.run_name}: the current epoch ends early (within 50 steps), then it is "
+                            "logged and checkpointed and the run ends 'stopped'; Resume continues it from there")
 
     @action("cannot resume the run")
     def resume(self, epochs: int | None = None) -> TrainingJob:
-        """Continue the followed run from its latest checkpoint, in a new run."""
+        """Continue the followed (stopped, failed or crashed) run in place from its latest checkpoint: the same
+        run, its curve continued. ``epochs`` raises the total epoch count."""
         if not self.run_id:
             raise ConfigError("no run to resume; launch or select one first")
         if self.active:
             raise ConfigError(f"run {self.run_name!r} is still {self.status}; it can be resumed once it ended")
         job = resume_training(self.project, self.run_id, epochs=epochs)
         self._follow(job)
-        self.message = f"resumed as run {self.run_name} ({job.run_id[:8]})"
+        self.message = f"resumed run {self.run_name} ({job.run_id[:8]}) from epoch {self.epoch}"
         return job
 
     # ------------------------------------------------------------------------------------------- polling
@@ -118,6 +129,9 @@ class TrainState(StateBase):
         if self.job is None:
             return False
         status = self.job.poll()
+        if status == "running" and self.job.pid is None:  # trained by another process: is it still alive?
+            self.project.sweep_crashed()
+            status = self.job.run.status
         info = self.job.run.info()
         history = self.job.run.metrics()
         epoch_rows = history[~history["key"].str.startswith("test_")]
@@ -127,19 +141,22 @@ class TrainState(StateBase):
         active = status not in FINAL_STATUSES
         epochs = self.epochs or done
         progress = 100.0 if status == "finished" else (100.0 * done / epochs if epochs else 0.0)
+        if self.active and not active:
+            self.message = ""  # the run ended (also a stop that was asked): the status line says how
         self.param.update(status=status, epoch=done, progress=min(progress, 100.0), history=history,
                           throughput=throughput, device=info.get("device") or "", active=active,
-                          run_error=(info.get("error") or "") if status == "failed" else "",
-                          stopping=self.stopping and active)
+                          run_error=(info.get("error") or "") if status in ("failed", "crashed") else "",
+                          stopping=self.stopping and active, resumed=int(info.get("resumed") or 0))
         return active
 
     def can_resume(self) -> bool:
-        """True when the followed run ended and has a checkpoint."""
-        if not self.run_id or self.active:
+        """True when the followed run is stopped, failed or crashed and was started from a training config (a
+        finished run has nothing left to train)."""
+        if not self.run_id or self.active or self.status not in RESUMABLE_STATUSES:
             return False
         try:
-            return self.project.get_run(self.run_id).latest_checkpoint() is not None
-        except Exception:  # noqa: BLE001 - a damaged artifact only means: not resumable
+            return bool(self.project.get_run(self.run_id).config)
+        except Exception:  # noqa: BLE001 - a run deleted meanwhile only means: not resumable
             return False
 
     def curves(self, keys: tuple[str, ...] = _CURVE_KEYS) -> pd.DataFrame:
@@ -160,6 +177,8 @@ class TrainState(StateBase):
         if not self.run_id:
             return "no run yet"
         parts = [f"run {self.run_name} ({self.run_id[:8]}): {self.status}", f"epoch {self.epoch}/{self.epochs}"]
+        if self.resumed:
+            parts.append(f"resumed {self.resumed}x")
         if self.throughput:
             parts.append(f"{self.throughput:,.0f} samples/s")
         if self.device:

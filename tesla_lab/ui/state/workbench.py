@@ -14,6 +14,7 @@ and what Explore shows; a launch takes the data and the model; a finished run ap
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tesla_lab.errors import ConfigError, DataError
@@ -24,9 +25,12 @@ from tesla_lab.ui.state.data import DataState
 from tesla_lab.ui.state.explore import ExploreState
 from tesla_lab.ui.state.model import ModelState
 from tesla_lab.ui.state.runs import RunsState
+from tesla_lab.ui.state.session import DATA_KEYS, MODEL_KEYS, load_ui_state, save_ui_state
 from tesla_lab.ui.state.train import TrainState
 
 __all__ = ["WorkbenchState"]
+
+logger = logging.getLogger(__name__)
 
 
 class WorkbenchState(StateBase):
@@ -35,11 +39,15 @@ class WorkbenchState(StateBase):
     Args:
         project: the project (its store records dataset versions, runs and models).
         sample: the sample dataset loaded at start (``None``: start empty).
+        persist: keep the state server-side in the project's ``.tesla/ui.json`` (the dashboard does): the data
+            source, target and features, the model and its settings, the followed run; a new workbench on the
+            project (a browser reload) starts from there instead of ``sample``.
     """
 
     page = param.Selector(default="Data", objects=["Data", "Explore", "Model", "Train", "Runs"])
 
-    def __init__(self, project: Project, *, sample: str | None = "digits", **params: Any) -> None:
+    def __init__(self, project: Project, *, sample: str | None = "digits", persist: bool = False,
+                 **params: Any) -> None:
         super().__init__(**params)
         if not isinstance(project, Project):
             raise ConfigError(f"the workbench needs a tesla_lab.store.Project; got {type(project).__name__}")
@@ -52,13 +60,78 @@ class WorkbenchState(StateBase):
         self.runs = RunsState(project)
         self.data.param.watch(self._data_changed, ["frame", "target", "features", "image_shape"])
         self.train.param.watch(self._run_ended, ["active"])
-        if sample is not None:
+        self.persist = persist
+        self._restoring = True
+        saved = load_ui_state(project) if persist else {}
+        if not self._restore_data(saved.get("data") or {}) and sample is not None:
             self.data.load_sample(sample)
+        self._restore_model(saved.get("model") or {})
         for status in ("running", "queued"):  # a new session picks up a run started in an earlier one
             live = project.runs(status=status)
             if not live.empty:
                 self.train.watch(str(live["id"].iloc[0]))
                 break
+        else:
+            if saved.get("run_id") and self.train.watch(str(saved["run_id"])) is None:
+                self.train.error = ""  # the run was deleted meanwhile: nothing to show
+        self._restoring = False
+        if persist:
+            self.data.param.watch(self._save, list(DATA_KEYS))
+            self.model.param.watch(self._save, list(MODEL_KEYS))
+            self.train.param.watch(self._save, ["run_id"])
+            self._save()
+
+    # ------------------------------------------------------------------------------------------- persistence
+    def ui_state(self) -> dict[str, Any]:
+        """What ``persist=True`` keeps in ``.tesla/ui.json``: data source and columns, model, followed run."""
+        data = {k: getattr(self.data, k) for k in DATA_KEYS}
+        data["features"] = list(data["features"] or [])
+        model = {k: getattr(self.model, k) for k in MODEL_KEYS}
+        return {"data": data, "model": model, "run_id": self.train.run_id}
+
+    def _save(self, *_: Any) -> None:
+        if self._restoring:
+            return
+        try:
+            save_ui_state(self.project, self.ui_state())
+        except OSError as exc:  # a read-only project still works, it only forgets
+            logger.warning("could not keep the workbench state in %s: %s", self.project.path, exc)
+
+    def _restore_data(self, saved: dict[str, Any]) -> bool:
+        origin = str(saved.get("origin") or "")
+        if saved.get("dataset_version") is not None and saved.get("dataset_name"):  # what was stored, exactly
+            loaded = self.data.load_version(str(saved["dataset_name"]), int(saved["dataset_version"]))
+        elif origin.startswith("sample:"):
+            loaded = self.data.load_sample(origin.removeprefix("sample:"))
+        elif saved.get("source") == "path" and saved.get("path"):
+            loaded = self.data.load_path(str(saved["path"]), str(saved.get("query") or ""))
+        else:
+            return False  # nothing saved, or an upload never stored: it cannot be read again
+        if loaded is None:  # the file or version is gone: say so, start from the sample
+            logger.warning("could not restore the workbench data (%s): %s", origin, self.data.error)
+            self.data.error = ""
+            return False
+        if saved.get("image_shape") and self.data.image_shape is None:  # a stored version of image rows
+            self.data.image_shape = tuple(saved["image_shape"])
+            self._data_changed()
+        columns = list(self.data.param.target.objects)
+        if saved.get("target") in columns:
+            self.data.target = saved["target"]
+        features = [c for c in saved.get("features") or [] if c in columns and c != self.data.target]
+        if features:
+            self.data.features = features
+        return True
+
+    def _restore_model(self, saved: dict[str, Any]) -> None:
+        values = {k: saved[k] for k in MODEL_KEYS if k in saved}
+        if not values:
+            return
+        try:
+            self.model.param.update(**values)
+        except Exception as exc:  # noqa: BLE001 - a stale file must not break the workbench
+            logger.warning("could not restore the model settings (%s); using the defaults", exc)
+        self._auto_name = self.model.model_name
+        self.model.refresh()
 
     def _data_changed(self, *_: Any) -> None:
         d = self.data

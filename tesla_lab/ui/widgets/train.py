@@ -96,9 +96,10 @@ class TrainingMonitor(widgets.VBox):
         s = self.state
         self.info.value = html.escape(s.status_text())
         self.progress.value = float(s.progress or 0.0)
-        self.progress.bar_style = {"finished": "success", "failed": "danger", "stopped": "warning"}.get(s.status, "")
+        self.progress.bar_style = {"finished": "success", "failed": "danger", "crashed": "danger",
+                                   "stopped": "warning"}.get(s.status, "")
         self.stop_button.disabled = not s.active or s.stopping
-        self.resume_button.disabled = s.active or not s.run_id
+        self.resume_button.disabled = not s.can_resume()  # stopped, failed or crashed: never a finished run
         show_status(self.status, error=s.error, message=s.message)
         self.run_error.value = (f'<pre style="color:#b00020;max-height:200px;overflow:auto">'
                                 f'{html.escape(s.run_error[-3000:])}</pre>' if s.run_error else "")

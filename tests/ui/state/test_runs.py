@@ -68,3 +68,29 @@ def test_promote_explains_what_is_missing(project):
 def test_an_empty_project_shows_empty_tables(tmp_path):
     state = RunsState(Project.init(tmp_path))
     assert state.display_table().empty and state.compare().empty and state.curves().empty
+
+
+def test_poll_refreshes_only_when_runs_change_and_shows_their_lifecycle(tmp_path):
+    import subprocess
+    import sys
+
+    project = Project.init(tmp_path)
+    state = RunsState(project)
+    assert state.poll() is False and state.table.empty
+    elsewhere = Project(tmp_path)  # e.g. `tesla train` in a terminal
+    run = elsewhere.start_run(name="from-the-cli", params={"epochs": 60})
+    run.log_metrics({"loss": 1.0}, step=0)
+    assert state.poll() is True and state.table["name"].tolist() == ["from-the-cli"]
+    assert state.poll() is True  # running: its epochs grow, so every poll re-reads
+    shown = state.display_table()
+    assert shown[["status", "epochs", "resumed"]].values.tolist() == [["running", "1/60", 0]]
+    run.finish("stopped")
+    assert state.poll() is True and state.poll() is False  # ended: read once, then nothing changes
+    run.reopen()
+    assert state.poll() is True and state.display_table()["resumed"].tolist() == [1]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run.start()
+    with project.db.transaction() as conn:  # its process was killed
+        conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (dead.pid, run.id))
+    assert state.poll() is True and state.table["status"].tolist() == ["crashed"]

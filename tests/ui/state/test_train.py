@@ -39,26 +39,50 @@ def test_a_launched_run_is_followed_to_the_end(benches):
     assert set(train.curves()["key"]) >= {"loss", "accuracy"}
     assert train.figure() is not None and "finished" in train.status_text()
     assert good.runs.table["name"].tolist().count("iris-tt") == 1  # the Runs page was refreshed when it ended
-    assert train.can_resume()
+    assert not train.can_resume()  # finished: nothing left to train
 
 
 def test_a_crash_in_the_worker_shows_its_error_and_the_workbench_keeps_working(benches):
     _, _, bad, _, status = benches
     assert status == "failed"
     assert "device 'cuda:7' asked for but CUDA is not available" in bad.train.run_error
+    assert bad.train.can_resume()  # e.g. after fixing what made it fail
     assert not bad.train.active
     bad.data.load_sample("wine")  # still responsive
     assert bad.data.frame.shape == (178, 14) and bad.model.n_outputs == 3
 
 
-def test_resume_continues_the_finished_run(benches):
-    _, good, _, _, _ = benches
-    parent = good.train.run_id
-    good.model.epochs = 5
-    assert good.train.resume(epochs=5) is not None, good.train.error
-    assert _follow(good.train) == "finished", good.train.run_error
-    assert good.train.run_id != parent and good.train.epoch == 5
-    assert good.train.curves()["step"].min() == 3  # epochs 3 and 4 continue the curve
+def test_resume_is_refused_for_a_finished_run_and_registers_nothing_new(benches):
+    project, good, _, _, _ = benches
+    versions = len(project.registry.list_models())
+    assert good.train.resume(epochs=5) is None
+    assert "is finished; it trained all its epochs" in good.train.error
+    assert len(project.registry.list_models()) == versions and good.train.status == "finished"
+
+
+def test_stop_answers_at_once_and_resume_continues_the_same_run(tmp_path):
+    project = Project.init(tmp_path)
+    state = TrainState(project)
+    config = {"dataset": "iris", "epochs": 5000, "device": "cpu", "batch_size": 16, "checkpoint_every": 1000}
+    assert state.launch(config, name="long") is not None, state.error
+    deadline = time.monotonic() + 90
+    while state.poll() and state.epoch < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert state.status == "running" and state.epoch >= 2, state.job.log_tail()
+    t0 = time.perf_counter()
+    state.stop()
+    assert time.perf_counter() - t0 < 1.0 and state.stopping and not state.error
+    assert "the current epoch ends early (within 50 steps), then it is logged and checkpointed" in state.message
+    assert _follow(state) == "stopped" and state.message == "" and not state.stopping
+    assert state.can_resume() and project.registry.list_models().empty  # stopped: not registered
+    run_id, done = state.run_id, state.epoch
+    assert state.resume(epochs=done + 2) is not None, state.error
+    assert state.run_id == run_id and f"from epoch {done}" in state.message
+    assert _follow(state) == "finished", state.job.log_tail()
+    loss = state.curves().query("key == 'loss'")
+    assert loss["step"].tolist() == list(range(done + 2))  # one curve, no gap before the stop
+    assert state.resumed == 1 and "resumed 1x" in state.status_text()
+    assert len(project.runs()) == 1 and len(project.registry.list_models()) == 1
 
 
 def test_guards_say_why_an_action_is_not_possible(tmp_path):

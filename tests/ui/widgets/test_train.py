@@ -21,8 +21,10 @@ def test_a_running_run_shows_progress_curves_and_a_working_stop_button(tmp_path)
     run.finish("stopped")
     assert monitor.poll() is False
     assert monitor.progress.bar_style == "warning" and not monitor.resume_button.disabled
-    monitor.resume_button.click()
-    assert "has no checkpoint to resume from" in monitor.status.value
+    done = project.start_run(name="done", config={"epochs": 4})
+    done.finish()
+    monitor.state.watch(done.id)
+    assert monitor.resume_button.disabled  # a finished run has nothing left to train
 
 
 def test_a_failed_run_shows_its_error_text(tmp_path):

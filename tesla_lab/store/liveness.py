@@ -1,0 +1,206 @@
+"""Is the process behind a run still alive? Process identities, and the sweep that marks dead runs ``crashed``.
+
+A run records the process that trains it as ``(pid, start time, host)`` (:func:`process_identity`). A pid alone
+is not enough: after a reboot, or once the pid counter wraps, another process may carry the same pid, so the
+process's start time must match too. :func:`sweep_crashed_runs` runs whenever a :class:`~tesla_lab.store.Project`
+is opened (the CLI, the dashboard, notebooks, job workers): one indexed query of the ``running``/``queued`` runs
+that recorded a process, then, for each run of *this* host whose process is gone (or is another process by now),
+one conditional update to ``crashed``. Runs recorded on another host are left alone: this machine cannot see their
+processes (a shared project folder on several machines); open the project there, or end them with
+``run.finish('failed')``.
+
+The start time comes from psutil when it is installed, else from ``/proc/<pid>/stat`` on Linux (both give
+boot time + start ticks, so they agree); elsewhere without psutil only the pid is checked.
+
+>>> import os
+>>> me = process_identity()
+>>> me.pid == os.getpid(), process_state(me.pid, me.started), process_state(me.pid, (me.started or 0) - 3600)
+(True, 'alive', 'gone')
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from tesla_lab.store.db import Database
+
+__all__ = ["ProcessIdentity", "process_identity", "process_start_time", "process_state", "sweep_crashed_runs",
+           "current_host"]
+
+logger = logging.getLogger(__name__)
+
+#: seconds two readings of one process's start time may differ by (boot time is derived from the clock and the
+#: uptime, so it can move by a fraction of a second); a reused pid starts seconds or days later
+START_TOLERANCE = 1.0
+
+
+class ProcessIdentity(NamedTuple):
+    """A process as a run records it: pid, start time (Unix seconds; ``None`` where it cannot be read), host."""
+
+    pid: int
+    started: float | None
+    host: str
+
+
+@lru_cache(maxsize=1)
+def current_host() -> str:
+    """This machine's host name (what runs record to know whose processes they can check).
+
+    >>> isinstance(current_host(), str) and len(current_host()) > 0
+    True
+    """
+    return socket.gethostname() or "localhost"
+
+
+@lru_cache(maxsize=1)
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _proc_stat(pid: int) -> tuple[str, float | None] | None:
+    """``(state letter, start time)`` from ``/proc/<pid>/stat``; None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ("?", None)
+    fields = text[text.rfind(")") + 2:].split()  # the name may hold spaces and ')': cut after the last ')'
+    boot = _boot_time()
+    try:
+        ticks = float(fields[19])  # field 22 of proc(5): starttime, clock ticks after boot
+        started = None if boot is None else round(boot + ticks / os.sysconf("SC_CLK_TCK"), 3)
+    except (IndexError, ValueError, OSError):
+        started = None
+    return (fields[0] if fields else "?", started)
+
+
+def _probe(pid: int) -> tuple[bool, float | None] | None:
+    """``(alive, start time)``, or None when the platform gives no answer (no psutil, no /proc)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            proc = psutil.Process(pid)
+            alive = proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+            return alive, round(proc.create_time(), 3)
+        except psutil.NoSuchProcess:
+            return False, None
+        except psutil.Error:  # access denied: it exists, its start time is unknown
+            return True, None
+    if os.path.isdir("/proc/self"):
+        stat = _proc_stat(pid)
+        if stat is None:
+            return False, None
+        state, started = stat
+        return state not in ("Z", "X", "x"), started  # a zombie (killed, not yet reaped) is dead
+    return None
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started (Unix seconds, millisecond precision), or None (no such process, or the
+    platform cannot tell).
+
+    >>> import os, time
+    >>> 0 < time.time() - process_start_time(os.getpid()) < 86400 * 365
+    True
+    """
+    probe = _probe(int(pid))
+    return None if probe is None or not probe[0] else probe[1]
+
+
+def process_identity(pid: int | None = None) -> ProcessIdentity:
+    """The identity a run records for process ``pid`` (default: this process).
+
+    >>> process_identity().host == current_host()
+    True
+    """
+    pid = os.getpid() if pid is None else int(pid)
+    return ProcessIdentity(pid, process_start_time(pid), current_host())
+
+
+def process_state(pid: int | None, started: float | None = None) -> str:
+    """``'alive'`` when process ``pid`` exists and (if ``started`` is given and readable) started at ``started``;
+    ``'gone'`` when it does not exist, is a zombie, or is another process that reused the pid; ``'unknown'`` when
+    the platform cannot tell (then the run is left alone).
+
+    >>> process_state(None), process_state(os.getpid())
+    ('gone', 'alive')
+    """
+    if not pid or pid < 0:
+        return "gone"
+    probe = _probe(int(pid))
+    if probe is None:  # pragma: no cover - neither psutil nor /proc: the pid alone
+        if os.name == "nt":
+            return "unknown"  # os.kill(pid, 0) would terminate the process on Windows
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return "gone"
+        except OSError:  # exists, owned by another user
+            return "alive"
+        return "alive"
+    alive, actual = probe
+    if not alive:
+        return "gone"
+    if started is not None and actual is not None and abs(actual - float(started)) > START_TOLERANCE:
+        return "gone"  # the pid now belongs to another process
+    return "alive"
+
+
+def sweep_crashed_runs(db: Database) -> list[str]:
+    """Mark ``crashed`` every ``running`` (or ``queued`` with a worker process) run of this host whose process is
+    gone; returns their ids. Cheap: one query on the status index, then one update per dead run.
+
+    The update is conditional on the run still being in the state that was read (same status, same pid), so a run
+    that ended, or was resumed by another process, in between is never touched.
+
+    >>> import tempfile
+    >>> from tesla_lab.store import Project
+    >>> project = Project.init(tempfile.mkdtemp())
+    >>> run = project.start_run()  # trained by this process, which is alive
+    >>> sweep_crashed_runs(project.db), run.status
+    ([], 'running')
+    """
+    from tesla_lab.store.runs import now
+
+    if getattr(db, "read_only", False):
+        return []  # a read-only project can be read, not swept: the next writable open marks them
+    rows = db.query("SELECT id, status, pid, pid_started, host, started, created FROM runs "
+                    "WHERE status IN ('running', 'queued') AND pid IS NOT NULL")
+    host = current_host()
+    crashed = []
+    for row in rows:
+        if row["host"] is not None and row["host"] != host:
+            continue  # another machine's process: not ours to judge
+        if process_state(int(row["pid"]), row["pid_started"]) != "gone":
+            continue
+        stamp = now()
+        began = row["started"] if row["started"] is not None else row["created"]
+        error = (f"the process that was training this run (pid {row['pid']} on {row['host'] or host}) ended without "
+                 "ending the run (killed, out of memory, a reboot); resume it from its last checkpoint")
+        with db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET status = 'crashed', ended = ?, duration = ?, error = ? "
+                "WHERE id = ? AND status = ? AND pid = ?",
+                (stamp, max(0.0, stamp - began), error, row["id"], row["status"], row["pid"]))
+        if cursor.rowcount:
+            crashed.append(row["id"])
+            logger.warning("run %s was %s but its process %s is gone; marked it crashed", row["id"][:8],
+                           row["status"], row["pid"])
+    return crashed
