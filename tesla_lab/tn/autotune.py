@@ -62,12 +62,19 @@ def cache_dir() -> Path:
 
 
 def cache_file() -> Path:
-    """The JSON file holding measured plans (``cache_dir() / 'tt_plans.json'``)."""
+    """The JSON file holding measured plans (``cache_dir() / 'tt_plans.json'``).
+
+    >>> cache_file().name
+    'tt_plans.json'
+    """
     return cache_dir() / CACHE_NAME
 
 
 def clear_memory() -> None:
-    """Forget the plans this process has loaded or measured (the file stays)."""
+    """Forget the plans this process has loaded or measured (the file stays); the next lookup reads the file.
+
+    >>> clear_memory()
+    """
     with _lock:
         _memory.clear()
 
@@ -157,6 +164,10 @@ def measure(runs: dict[Plan, Callable[[], None]], device: torch.device) -> dict[
     one timing. The minimum over rounds is kept: other processes only ever add time. CUDA work is synchronized.
 
     Replaced in tests by a fake timer (``monkeypatch.setattr(autotune, 'measure', fake)``).
+
+    >>> import torch
+    >>> list(measure({Plan("dense", 1): lambda: None}, torch.device("cpu")))
+    [Plan(path='dense', groups=1)]
     """
 
     def sync() -> None:
