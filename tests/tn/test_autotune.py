@@ -28,7 +28,7 @@ def tuned(tmp_path, monkeypatch):
         calls.append(sorted(runs))
         for run in runs.values():  # the candidates must really run
             run()
-        return {plan: (0.001 if plan.path == "dense" else 0.002 + plan.groups * 1e-4) for plan in runs}
+        return {plan: (0.001 if plan.path == "dense" else 0.002 + plan.groups * 1e-3) for plan in runs}
 
     monkeypatch.setattr(autotune, "measure", fake_measure)
     autotune.clear_memory()
