@@ -227,8 +227,8 @@ def main() -> None:
     os.environ.setdefault("TESLA_CACHE_DIR", args.cache_dir or tempfile.mkdtemp(prefix="tesla-bench-"))
     dtype = getattr(torch, args.dtype)
     cuda = device.type == "cuda"
-    rounds = args.rounds or (10 if cuda else 15)
-    budget = 1.5 if cuda else 4.0  # seconds per case after 5 rounds
+    rounds = args.rounds or (10 if cuda else 9 if args.quick else 15)
+    budget = 1.5 if cuda else 2.0 if args.quick else 4.0  # seconds per case after 5 rounds
     if args.quick:
         cases = [("1024", b, m) for m in ("train", "infer") for b in (1, 32, 512)] + [("4096", 1, "infer")]
     else:

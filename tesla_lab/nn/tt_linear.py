@@ -206,7 +206,7 @@ class TTLinear(nn.Module):
         if self._path == "dense":
             return Plan("dense", 1)
         train = torch.is_grad_enabled() and any([c.requires_grad for c in cores])
-        cached = self._path == "auto" and not train  # the dense plan would reuse the cached W
+        cached = not train  # inference reuses the cached W and core matrices
         if torch.jit.is_tracing():
             # Sizes are traced values here; the rows only pick an implementation (all compute the same function) and
             # never enter the graph, so the example's value is read as a Python int: the trace keeps that plan.

@@ -9,6 +9,8 @@ from tesla_lab.tn.autotune import choose_plan
 from tesla_lab.tn.contract import (
     apply_plan,
     choose_path,
+    contract_matrices,
+    core_matrices,
     dense_flops,
     factorized_flops,
     group_cores,
@@ -43,4 +45,6 @@ __all__ = [
     "Plan",
     "apply_plan",
     "group_cores",
+    "core_matrices",
+    "contract_matrices",
 ]

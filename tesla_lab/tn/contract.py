@@ -167,7 +167,13 @@ def _group_matrix(cores: Sequence[torch.Tensor]) -> CoreMatrix:
 
 
 def contract_matrices(x: torch.Tensor, mats: Sequence[CoreMatrix]) -> torch.Tensor:
-    """The contraction of :func:`tt_contract` with prepared :func:`core_matrices`."""
+    """The contraction of :func:`tt_contract` with prepared :func:`core_matrices`.
+
+    >>> import torch
+    >>> contract_matrices(torch.ones(2, 6), core_matrices([torch.ones(1, 1, 2, 2), torch.ones(2, 1, 3, 1)]))
+    tensor([[12.],
+            [12.]])
+    """
     d = len(mats)
     ns = [dims[2] for _, dims in mats]
     b = x.shape[0]  # in a trace: the input's size, recorded as such, not a constant

@@ -201,8 +201,8 @@ def plan_cost(
     memory_weight: float = MEMORY_WEIGHT,
     factorized_overhead: float = FACTORIZED_OVERHEAD,
 ) -> float:
-    """Estimated cost of ``plan`` (FLOPs + ``memory_weight`` · entries moved). ``cached_weight``: ``W`` is already
-    rebuilt (inference with a cache), so the dense plan costs only its GEMM.
+    """Estimated cost of ``plan`` (FLOPs + ``memory_weight`` · entries moved). ``cached_weight``: ``W`` and the merged
+    cores are already built (inference with a cache), so each plan costs only its GEMMs (and transposes).
 
     >>> shape, ranks = (4, 4), (1, 2, 1)
     >>> plan_cost(Plan("dense", 1), shape, shape, ranks, 1, memory_weight=0) == dense_flops(shape, shape, ranks, 1)
@@ -218,6 +218,8 @@ def plan_cost(
     ins = [math.prod(in_shape[lo:hi]) for lo, hi in ranges]
     rks = [ranks[lo] for lo, _ in ranges] + [ranks[d]]
     steps = factorized_flops(outs, ins, rks, batch) + memory_weight * factorized_memory(outs, ins, rks, batch)
+    if cached_weight:  # the merged cores are cached along with W
+        return factorized_overhead * steps
     merge = sum([_rebuild_cost(out_shape, in_shape, ranks, lo, hi, memory_weight) for lo, hi in ranges])
     return factorized_overhead * steps + merge
 

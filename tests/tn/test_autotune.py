@@ -28,7 +28,7 @@ def tuned(tmp_path, monkeypatch):
         calls.append(sorted(runs))
         for run in runs.values():  # the candidates must really run
             run()
-        return {plan: (0.001 if plan.path == "dense" else 0.002 + plan.groups * 1e-4) for plan in runs}
+        return {plan: (0.001 if plan.path == "dense" else 0.002 + plan.groups * 1e-3) for plan in runs}
 
     monkeypatch.setattr(autotune, "measure", fake_measure)
     autotune.clear_memory()
@@ -150,4 +150,16 @@ def test_measured_plans_on_cuda_match_cpu(tmp_path, monkeypatch):
     with torch.no_grad():
         torch.testing.assert_close(gpu(x.cuda()).cpu(), ref, atol=1e-4, rtol=1e-4)
     assert "cuda:" in (tmp_path / "tt_plans.json").read_text()
+    autotune.clear_memory()
+
+
+def test_the_model_plan_stays_unless_another_is_clearly_faster(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESLA_AUTOTUNE", "1")
+    monkeypatch.setenv("TESLA_CACHE_DIR", str(tmp_path))
+    model = model_plan(SHAPE, SHAPE, RANKS, 2)
+    monkeypatch.setattr(autotune, "measure", lambda runs, device: {p: 1.03 if p == model else 1.0 for p in runs})
+    autotune.clear_memory()
+    assert autotune.choose_plan(cores(), 2, train=True) == model  # 3 % is within the noise margin
+    monkeypatch.setattr(autotune, "measure", lambda runs, device: {p: 1.2 if p == model else 1.0 for p in runs})
+    assert autotune.choose_plan(cores(), 4, train=True) != model
     autotune.clear_memory()
