@@ -36,6 +36,8 @@ def _configure_load(parser: argparse.ArgumentParser) -> None:
     reading.add_argument("--sep", help="CSV field separator (default ',', tab for .tsv)")
     reading.add_argument("--query", help="SQL query for a database file or URL")
     reading.add_argument("--table", help="table of a database file or URL to load whole")
+    reading.add_argument("--inf-as-missing", action="store_true",
+                         help="store infinite numbers as missing values (training fills them)")
     reading.add_argument("--trust", action="store_true",
                          help="allow loading a pickle (runs code from the file: only for files you made)")
 
@@ -56,7 +58,7 @@ def _run_load(args: argparse.Namespace) -> int:
 
     project = get_project(args)
     version = load_dataset(project, args.data, args.output, target=args.target, message=args.message,
-                           options=_reader_options(args))
+                           options=_reader_options(args), inf_as_missing=args.inf_as_missing)
     target = dataset_target(project, version.name)
     note = f" (target: {target})" if target else " (target: last column unless --target is given to train)"
     out(f"stored {version.name} v{version.version}: {version.n_rows} rows x {version.n_cols} columns{note}")

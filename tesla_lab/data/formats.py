@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import re
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -223,8 +224,20 @@ def load_json(path: PathLike, *, lines: bool | None = None, **kw: Any) -> pd.Dat
         lines = _suffix(p) in (".jsonl", ".ndjson")
     try:
         return pd.read_json(p, lines=lines, **kw)
+    except RecursionError:
+        raise _too_deep(p) from None
     except ValueError as exc:
-        raise _json_error(p, lines, exc) from exc
+        try:
+            error = _json_error(p, lines, exc)
+        except RecursionError:  # locating the error re-parses the text
+            raise _too_deep(p) from None
+        raise error from exc
+
+
+def _too_deep(p: Path) -> DataError:
+    return DataError(f"JSON in '{p}' is nested too deeply to read as a table (past Python's recursion limit of "
+                     f"{sys.getrecursionlimit()}); a table is a list of flat records [{{\"a\": 1}}, ...]: flatten "
+                     "the data first (pandas.json_normalize with max_level=)")
 
 
 # --------------------------------------------------------------------------------------- Parquet, pickle

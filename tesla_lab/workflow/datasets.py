@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tesla_lab import data
@@ -179,10 +180,12 @@ def snapshot_source(project: Project, source: DataSource, name: str | None = Non
 
 
 def load_dataset(project: Project, source: str, name: str, *, target: str | None = None,
-                 message: str = "", options: dict[str, Any] | None = None) -> DatasetVersion:
+                 message: str = "", options: dict[str, Any] | None = None,
+                 inf_as_missing: bool = False) -> DatasetVersion:
     """``tesla load``: read ``source`` (file or sample), check ``target`` is a column, snapshot it as the next
     version of dataset ``name`` and make it the default for training. Nothing is stored when a check fails.
-    ``options`` go to the file's reader (``encoding``, ``on_bad_lines``, ``query``, ``table``, ``trust``, ...).
+    ``options`` go to the file's reader (``encoding``, ``on_bad_lines``, ``query``, ``table``, ``trust``, ...);
+    ``inf_as_missing`` stores infinite numbers as missing values (which training fills).
 
     >>> import tempfile
     >>> load_dataset(Project.init(tempfile.mkdtemp()), "iris", "flowers", target="species")
@@ -198,6 +201,12 @@ def load_dataset(project: Project, source: str, name: str, *, target: str | None
     is_sample = not _looks_like_file(source) and (source.startswith("sample:") or source in data.samples.SAMPLES)
     check_dataset_name(name)  # before reading anything
     loaded = _from_loader(source, "sample" if is_sample else "file", options)
+    if inf_as_missing:
+        numeric = loaded.frame.select_dtypes("number").columns
+        infinite = int(np.isinf(loaded.frame[numeric].to_numpy(dtype=float)).sum()) if len(numeric) else 0
+        if infinite:
+            loaded.frame[numeric] = loaded.frame[numeric].replace([np.inf, -np.inf], np.nan)
+            logger.info("%s: %d infinite value(s) stored as missing", source, infinite)
     if target is not None:
         data.ingest.select_columns(loaded.frame, None, target)  # DataError naming the columns
     stored = snapshot_source(project, loaded, name.strip(), message)

@@ -202,6 +202,22 @@ def _to_array(frame: Any) -> np.ndarray:
     return np.asarray(frame.to_numpy() if hasattr(frame, "to_numpy") else frame, dtype=np.float32)
 
 
+def _refuse_infinities(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Infinite feature values cannot be scaled or trained on; missing values (NaN) are filled by the pipeline."""
+    bad = {}
+    for col in columns:
+        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        count = int(np.isinf(values).sum())
+        if count:
+            bad[col] = count
+    if bad:
+        listed = ", ".join(f"{c!r} ({n})" for c, n in bad.items())
+        raise DataError(f"feature column(s) {listed} hold infinite values, which cannot be trained on; fix them in "
+                        "the file, or treat them as missing values (filled like the others): in Python "
+                        "df.replace([np.inf, -np.inf], np.nan); from the command line reload with "
+                        "`tesla load -d FILE -o NAME --inf-as-missing`")
+
+
 def prepare(
     df: pd.DataFrame,
     target: str,
@@ -242,6 +258,7 @@ def prepare(
     elif task not in ("classification", "regression"):
         raise ConfigError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}")
     numeric, categorical = column_kinds(df, feats, max_categories=max_categories)
+    _refuse_infinities(df, numeric)
 
     classes: list[Any] | None = None
     if task == "classification":
