@@ -31,7 +31,6 @@ import contextlib
 import logging
 import os
 import random
-import shutil
 import sqlite3
 import threading
 import time
@@ -40,192 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+from tesla_lab.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tesla_lab.store.sessions import SessionMarkers
+from tesla_lab.store.sqlite_errors import _is_corrupt, _is_disk_problem, _is_locked, _StoreErrors
 
 __all__ = ["StoreError", "NotFoundError", "Database", "MIGRATIONS", "SCHEMA_VERSION"]
 
 logger = logging.getLogger(__name__)
 
-
-# ---------------------------------------------------------------------------------------------------- schema
-# Timestamps are Unix seconds (REAL, UTC); JSON columns hold text. NaN metric values are stored as NULL (SQLite
-# turns a NaN REAL into NULL) and read back as NaN.
-_V1: tuple[str, ...] = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "INSERT INTO meta(key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-    """CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'stopped')),
-        created REAL NOT NULL,
-        started REAL,
-        ended REAL,
-        duration REAL,
-        device TEXT,
-        author TEXT,
-        git_commit TEXT,
-        config TEXT NOT NULL DEFAULT '{}',
-        dataset_name TEXT,
-        dataset_version INTEGER,
-        parent_run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
-        pid INTEGER,
-        stop_requested INTEGER NOT NULL DEFAULT 0,
-        error TEXT
-    )""",
-    "CREATE INDEX runs_by_created ON runs(created)",
-    "CREATE INDEX runs_by_status ON runs(status)",
-    """CREATE TABLE params (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (run_id, key)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE metrics (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        key TEXT NOT NULL,
-        step INTEGER NOT NULL,
-        value REAL,
-        timestamp REAL NOT NULL,
-        PRIMARY KEY (run_id, key, step)
-    ) WITHOUT ROWID""",
-    """CREATE TABLE artifacts (
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (run_id, name)
-    )""",
-    "CREATE INDEX artifacts_by_sha ON artifacts(sha256)",
-    """CREATE TABLE models (
-        name TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
-        sha256 TEXT NOT NULL,
-        stage TEXT NOT NULL DEFAULT 'none' CHECK (stage IN ('none', 'staging', 'production', 'archived')),
-        created REAL NOT NULL,
-        description TEXT NOT NULL DEFAULT '',
-        metadata TEXT NOT NULL DEFAULT '{}',
-        PRIMARY KEY (name, version)
-    )""",
-    # at most one production version per model name, enforced by the database itself
-    "CREATE UNIQUE INDEX models_one_production ON models(name) WHERE stage = 'production'",
-    """CREATE TABLE dataset_versions (
-        name TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        n_rows INTEGER NOT NULL,
-        n_cols INTEGER NOT NULL,
-        schema TEXT NOT NULL,
-        created REAL NOT NULL,
-        message TEXT NOT NULL DEFAULT '',
-        source TEXT,
-        PRIMARY KEY (name, version)
-    )""",
-    """CREATE TABLE dataset_heads (
-        name TEXT PRIMARY KEY,
-        version INTEGER NOT NULL,
-        updated REAL NOT NULL,
-        FOREIGN KEY (name, version) REFERENCES dataset_versions(name, version)
-    )""",
-)
-
-# version 2: notebook schedules (tesla_lab.jobs.schedule). A slot is claimed by inserting (schedule_id,
-# scheduled_time) before the notebook runs; the UNIQUE constraint makes every slot fire at most once, also with two
-# schedulers or a restart in the same minute.
-_V2: tuple[str, ...] = (
-    """CREATE TABLE schedules (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL UNIQUE,
-        cron TEXT NOT NULL,
-        timezone TEXT NOT NULL DEFAULT 'UTC',
-        notebook TEXT NOT NULL,
-        parameters TEXT NOT NULL DEFAULT '{}',
-        enabled INTEGER NOT NULL DEFAULT 1,
-        created REAL NOT NULL
-    )""",
-    """CREATE TABLE schedule_runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        schedule_id INTEGER NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
-        scheduled_time REAL NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'stopped')),
-        claimed REAL NOT NULL,
-        ended REAL,
-        missed INTEGER NOT NULL DEFAULT 0,
-        run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
-        output_sha256 TEXT,
-        error TEXT,
-        host TEXT,
-        pid INTEGER,
-        UNIQUE (schedule_id, scheduled_time)
-    )""",
-    "CREATE INDEX schedule_runs_by_status ON schedule_runs(status)",
-)
-
-# version 3: the run lifecycle (tesla_lab.store.liveness). A run records the process that trains it (pid, the
-# process's start time, the host), so a run whose process died is marked 'crashed' the next time the project is
-# opened (a pid alone can be reused after a reboot); 'resumed' counts how often a run was continued from its
-# checkpoint. SQLite cannot change a CHECK constraint in place, so the table is rebuilt (SQLite's documented
-# twelve-step procedure; migrations run with foreign keys off, so the children's rows survive the DROP).
-_V3: tuple[str, ...] = (
-    """CREATE TABLE runs_v3 (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'stopped', 'crashed')),
-        created REAL NOT NULL,
-        started REAL,
-        ended REAL,
-        duration REAL,
-        device TEXT,
-        author TEXT,
-        git_commit TEXT,
-        config TEXT NOT NULL DEFAULT '{}',
-        dataset_name TEXT,
-        dataset_version INTEGER,
-        parent_run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
-        pid INTEGER,
-        stop_requested INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        pid_started REAL,
-        host TEXT,
-        resumed INTEGER NOT NULL DEFAULT 0
-    )""",
-    "INSERT INTO runs_v3 (id, name, status, created, started, ended, duration, device, author, git_commit, config, "
-    "dataset_name, dataset_version, parent_run_id, pid, stop_requested, error) SELECT id, name, status, created, "
-    "started, ended, duration, device, author, git_commit, config, dataset_name, dataset_version, parent_run_id, pid, "
-    "stop_requested, error FROM runs",
-    "DROP TABLE runs",
-    "ALTER TABLE runs_v3 RENAME TO runs",
-    "CREATE INDEX runs_by_created ON runs(created)",
-    "CREATE INDEX runs_by_status ON runs(status)",
-)
-
-#: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
-#: The schema version this code writes.
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_CORRUPT = ("not a database", "malformed", "corrupt", "encrypted")
-# not corruption: the file may be fine, the disk is full or failing (SQLITE_FULL / SQLITE_IOERR)
-_DISK_FULL = ("database or disk is full", "disk is full", "no space left")
-_IO_ERROR = ("disk i/o error",)
 _ABANDONED: list[sqlite3.Connection] = []  # connections inherited through fork: kept alive, never used or closed
-
-
-def _is_locked(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
-def _is_corrupt(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _CORRUPT)
-
-
-def _is_disk_problem(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _DISK_FULL + _IO_ERROR)
 
 
 def _writable(path: Path) -> bool:
@@ -238,23 +60,7 @@ def _writable(path: Path) -> bool:
     return not path.exists() or os.access(path, os.W_OK)
 
 
-def _free_bytes(folder: Path) -> int | None:
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"  # pragma: no cover
-
-
-class Database:
+class Database(_StoreErrors):
     """One SQLite store file: per-thread/per-process connections, migrations on open, write transactions.
 
     Args:
@@ -307,7 +113,7 @@ class Database:
         self.open_check()
         self._migrate()
 
-    # ------------------------------------------------------------------------------------------- errors
+    # ------------------------------------------------------------------------------------------- checks
     def quick_check(self) -> str:
         """``'ok'``, or SQLite's list of problems (``PRAGMA quick_check``: every page and index entry readable;
         O(file size), much faster than :meth:`integrity_check`). Runs on its own read-only connection, so it works
@@ -346,59 +152,6 @@ class Database:
         self._sessions.register()
         return report
 
-    def _disk_error(self, exc: sqlite3.Error) -> StoreError:
-        """A full or failing disk: the store is most likely intact, so never advise moving it aside."""
-        free = _free_bytes(self.path.parent)
-        where = f"{self.path.parent} ({_human(free)} free)" if free is not None else str(self.path.parent)
-        text = str(exc).lower()
-        if any(word in text for word in _DISK_FULL) or (free is not None and free < 16 * 2**20):
-            return StoreError(
-                f"the disk holding {where} is full ({exc}); the change was rolled back and nothing stored was lost. "
-                "Free some space on that disk (or move the project to a larger one) and run the command again; "
-                "do NOT delete or move store.db: it is not corrupt"
-            )
-        return StoreError(
-            f"the disk holding {where} reported an I/O error ({exc}); the change was rolled back. Check that the "
-            "disk is writable, mounted and healthy (dmesg), then run the command again; `tesla doctor` checks the "
-            "store without changing it"
-        )
-
-    def _corrupt_error(self, detail: str, *, verify: bool = False) -> StoreError:
-        """Recovery advice only for a *verified* corruption: with ``verify``, ``PRAGMA quick_check`` must fail."""
-        if verify:
-            report = self.quick_check()
-            if report == "ok":
-                return StoreError(f"SQLite error on {self.path}: {detail}; `PRAGMA quick_check` finds the file "
-                                  "intact, so it was not changed or moved: retry, and if it keeps happening run "
-                                  "`tesla doctor`")
-            detail = f"{detail}; quick_check: {report.splitlines()[0][:200]}"
-        return StoreError(
-            f"{self.path} is not a readable TESLA store ({detail}); nothing was written to it. To recover, restore "
-            f"it from a backup, or move it aside (e.g. `mv {self.path} {self.path}.broken`, together with any "
-            f"{self.path.name}-wal and {self.path.name}-shm files next to it) so that a new, empty store is created "
-            f"next time; the other files in {self.path.parent} (artifacts, datasets) are not affected"
-        )
-
-    def _read_only_error(self, what: str) -> StoreError:
-        return StoreError(
-            f"{what}: the project folder {self.path.parent.parent} is read-only for this user (store {self.path}). "
-            "Commands that only read (tesla runs, tesla models, tesla doctor) work; to train, load data or change "
-            f"the registry, make it writable (e.g. chmod -R u+w {self.path.parent}) or copy the project elsewhere"
-        )
-
-    def _error(self, exc: sqlite3.Error) -> StoreError:
-        if "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
-            return self._read_only_error(f"cannot write ({exc})")
-        if _is_disk_problem(exc):
-            return self._disk_error(exc)
-        if _is_corrupt(exc):
-            return self._corrupt_error(str(exc), verify="not a database" not in str(exc).lower())
-        if _is_locked(exc):
-            return StoreError(
-                f"{self.path} stayed locked by another writer for more than {self.timeout:g} s ({exc}); a "
-                "long transaction in another process holds it: wait and retry, or open with a larger timeout="
-            )
-        return StoreError(f"SQLite error on {self.path}: {exc}")
 
     def _check_file(self) -> None:
         """Refuse a file that is not a SQLite database before anything writes to it (so nothing is overwritten).

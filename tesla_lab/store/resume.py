@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from tesla_lab.store.db import NotFoundError, StoreError
-from tesla_lab.store.runs import RESUMABLE_STATUSES, Run, _step, to_json
+from tesla_lab.store.runs import RESUMABLE_STATUSES, Run, to_json
+from tesla_lab.store.values import _step
 
 __all__ = ["ResumeError", "ResumePlan", "reopen_run", "reopen_for_resume", "checkpoint_epoch"]
 

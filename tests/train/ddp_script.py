@@ -51,7 +51,7 @@ def _save(out: Path, name: str, rank: int, trainer, history, model) -> None:
 def main(out: Path) -> None:
     import torch
 
-    import tesla_lab.train.trainer as trainer_module
+    import tesla_lab.train.checkpointing as trainer_module
     from tesla_lab.errors import ConfigError
     from tesla_lab.train import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint, Trainer
     from tesla_lab.train.distributed import DDPStrategy, FSDPStrategy

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tesla_lab.errors import ConfigError
 from tesla_lab.train import EarlyStopping, Trainer, load_checkpoint
+from tesla_lab.train.batches import _Data
 from tesla_lab.train.distributed import (
     DDPStrategy,
     DistEnv,
@@ -27,7 +28,6 @@ from tesla_lab.train.distributed import (
     resolve_strategy,
 )
 from tesla_lab.train.launch import launch
-from tesla_lab.train.trainer import _Data
 
 SCRIPT = Path(__file__).with_name("ddp_script.py")
 _spec = importlib.util.spec_from_file_location("ddp_script", SCRIPT)
