@@ -245,12 +245,16 @@ def sweep_dead_schedulers(db: Database) -> list[int]:
             if started is None or started <= float(row["claimed"]) + START_TOLERANCE:
                 continue  # the scheduler itself (it claimed the slot after it started)
         status, error = row["run_status"], row["run_error"]
+        died = (f"the scheduler (pid {pid} on {row['host'] or host}) ended while this slot ran (killed, out of "
+                "memory, a reboot); the notebook was stopped with it")
         if status not in ("finished", "failed", "stopped"):
             run = f"; its notebook run {row['run_id'][:8]} is {status}" if row["run_id"] else ""
-            status, error = "failed", (
-                f"the scheduler (pid {pid} on {row['host'] or host}) ended while this slot ran (killed, out of "
-                f"memory, a reboot); the notebook was stopped with it{run}; the slot is not run again")
+            status, error = "failed", f"{died}{run}; the slot is not run again"
         with db.transaction() as conn:
+            # the notebook run, marked crashed as the scheduler's run: say why, not "resume it from its checkpoint"
+            conn.execute("UPDATE runs SET error = ? WHERE id = ? AND status = 'crashed' AND pid = ?",
+                         (f"{died} (schedule execution {row['id']}); it runs again at the schedule's next slot",
+                          row["run_id"], pid))
             cursor = conn.execute(
                 "UPDATE schedule_runs SET status = ?, ended = ?, error = ?, output_sha256 = COALESCE(output_sha256, "
                 "(SELECT sha256 FROM artifacts WHERE run_id = schedule_runs.run_id AND name = 'notebook.ipynb')) "

@@ -261,7 +261,7 @@ def test_an_execution_left_running_by_a_dead_scheduler_is_marked_failed_not_reru
     assert row["status"] == "failed" and runner.calls == []
     assert row["error"].startswith(f"the scheduler (pid {pid} on ") and "ended while this slot ran" in row["error"]
     assert f"its notebook run {run.id[:8]} is crashed" in row["error"] and "not run again" in row["error"]
-    assert run.status == "crashed"
+    assert run.status == "crashed" and run.info()["error"].startswith(f"the scheduler (pid {pid} on ")
 
 
 def test_opening_the_project_ends_the_slot_of_a_dead_scheduler(project):
