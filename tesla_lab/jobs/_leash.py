@@ -4,7 +4,8 @@
 daemon thread that checks twice a second whether the parent is still ``PARENT_PID``. When the parent is gone
 (SIGKILL, out of memory: it had no chance to stop its child), the thread sends SIGINT to this process's group
 (papermill saves the notebook and shuts its kernel down, the kernel's cell gets a KeyboardInterrupt) and starts a
-reaper that sends SIGKILL to the group :data:`GRACE` seconds later, so nothing of the notebook outlives its parent.
+reaper (in its own session) that sends SIGKILL to the group :data:`GRACE` seconds later unless it ended by then, so
+nothing of the notebook outlives its parent.
 
 :func:`tesla_lab.jobs.notebooks.run` starts papermill this way, in its own session (so its group is exactly
 papermill and the kernel). The file is run by its path, not as ``-m tesla_lab...``: it needs only the standard
@@ -27,16 +28,28 @@ POLL = 0.5
 GRACE = 10.0
 
 
+_REAPER = """import os, signal, time
+deadline = time.monotonic() + {grace}
+try:
+    while time.monotonic() < deadline:
+        os.killpg({group}, 0)
+        time.sleep(0.2)
+    os.killpg({group}, signal.SIGKILL)
+except OSError:
+    pass
+"""
+
+
 def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(POLL)
     group = os.getpgrp()
     sys.stderr.write(f"tesla: the process that started this notebook (pid {parent}) ended; stopping the notebook\n")
     sys.stderr.flush()
-    # the reaper first (it must not get the SIGINT), in this group so the SIGKILL ends it too
-    subprocess.Popen([sys.executable, "-c", f"import contextlib, os, signal, time; time.sleep({GRACE})\n"
-                      f"with contextlib.suppress(OSError): os.killpg({group}, signal.SIGKILL)"],
-                     stdin=subprocess.DEVNULL)
+    # the reaper, in its own session (the SIGINT must not reach it): SIGKILL to the group after GRACE seconds
+    # unless it is gone by then
+    subprocess.Popen([sys.executable, "-c", _REAPER.format(group=group, grace=GRACE)], stdin=subprocess.DEVNULL,
+                     start_new_session=True)
     os.killpg(group, signal.SIGINT)
 
 
