@@ -297,6 +297,30 @@ def test_a_reused_scheduler_pid_does_not_keep_the_slot_running(project):
         other.wait()
 
 
+def test_the_scheduler_start_time_recorded_with_the_notebook_run_tells_a_reused_pid(project):
+    from tesla_lab.store.liveness import process_start_time
+
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run = project.start_run(name="nb")
+        _left_running(project, other.pid, run)
+        started = process_start_time(other.pid)
+        with project.db.transaction() as conn:  # claimed "now": only the start time can tell
+            conn.execute("UPDATE schedule_runs SET claimed = ?", (time.time(),))
+            conn.execute("UPDATE runs SET pid_started = ?", (started,))
+        Project(project.path)
+        assert schedule_runs(project).iloc[0]["status"] == "running"  # the same process: alive
+        with project.db.transaction() as conn:
+            conn.execute("UPDATE runs SET pid_started = ?", (started - 3600,))
+        Project(project.path)
+        assert schedule_runs(project).iloc[0]["status"] == "failed"  # pid reused since
+        assert run.status == "crashed"
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_the_slot_of_a_living_scheduler_is_left_running(project):
     add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
     _left_running(project, 1)  # pid 1 started before any claim
