@@ -72,7 +72,7 @@ from tesla_lab.jobs.schedule_store import (
     schedules_frame,
 )
 from tesla_lab.store import NotFoundError, Project, Run
-from tesla_lab.store.liveness import current_host, sweep_dead_schedulers
+from tesla_lab.store.liveness import current_host, sweep_crashed_runs, sweep_dead_schedulers
 from tesla_lab.store.runs import format_error
 
 __all__ = [
@@ -222,7 +222,7 @@ class Scheduler:
         takes the status of its notebook run when that ended, else ``failed``, saying the scheduler died); their
         slots are not run again. Returns how many. Opening the project does this too
         (:func:`~tesla_lab.store.liveness.sweep_dead_schedulers`); this catches a scheduler that died since."""
-        self.project.sweep_crashed()  # the notebook runs of a dead scheduler first: they end 'crashed'
+        sweep_crashed_runs(self.project.db)  # the notebook runs of a dead scheduler first: they end 'crashed'
         count = len(sweep_dead_schedulers(self.project.db))
         if count:
             logger.warning("ended %d schedule execution(s) of a scheduler that died", count)

@@ -256,7 +256,9 @@ def test_an_execution_left_running_by_a_dead_scheduler_is_marked_failed_not_reru
     run = project.start_run(name="interrupted")  # the notebook run, recorded by the scheduler's process
     _left_running(project, pid, run)
     runner = FakeRunner()
-    assert make(project, Clock(at(10, 31)), runner).run(once=True) == []
+    scheduler = make(project, Clock(at(10, 31)), runner)  # an open Project: recover() ends the slot
+    assert scheduler.recover() == 1
+    assert scheduler.run(once=True) == []
     row = schedule_runs(project).iloc[0]
     assert row["status"] == "failed" and runner.calls == []
     assert row["error"].startswith(f"the scheduler (pid {pid} on ") and "ended while this slot ran" in row["error"]
