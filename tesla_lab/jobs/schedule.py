@@ -13,7 +13,7 @@ How a slot fires (the guarantees):
 * **A stopped scheduler stops its notebook.** SIGTERM / SIGINT (or :meth:`Scheduler.stop`) stop the notebook that
   is running (papermill gets SIGINT, its kernel is shut down) and record ``stopped`` for the slot and its notebook
   run; the loop then ends. A scheduler that is *killed* (SIGKILL, out of memory) cannot record anything: its
-  papermill child runs on a leash (:mod:`~tesla_lab.jobs._leash`) and stops within a second (SIGINT, then SIGKILL
+  papermill child runs on a leash (:mod:`~tesla_lab.jobs._leash`) and is stopped within a second (SIGINT, SIGKILL
   10 s later), so no notebook runs on unrecorded. The next open of the project (any ``tesla`` command, the next
   scheduler start) marks that notebook run ``crashed`` and the slot ``failed``, with an error saying the
   scheduler died (:func:`~tesla_lab.store.liveness.sweep_dead_schedulers`: same host, pid gone or reused). When
