@@ -7,7 +7,11 @@
 2. a run of kind ``notebook`` is created in the project store (its config holds the notebook and the parameters);
 3. ``python -m papermill IN OUT -k tesla-lab --log-output --no-progress-bar -p NAME VALUE ...`` runs as a
    subprocess in its own process group (so a stop or a timeout ends papermill *and* its kernel), with a per-cell
-   ``--execution-timeout`` and an explicitly registered kernel (:func:`ensure_kernel`);
+   ``--execution-timeout`` and an explicitly registered kernel (:func:`ensure_kernel`). It runs on a leash
+   (:mod:`~tesla_lab.jobs._leash`): when the process that called :func:`run` dies without stopping it (SIGKILL,
+   out of memory), papermill and its kernel are stopped too (SIGINT, SIGKILL 10 s later), so a notebook never
+   runs on unrecorded; the run, left ``running`` by the dead process, is marked ``crashed`` the next time the
+   project is opened (:func:`~tesla_lab.store.liveness.sweep_crashed_runs`);
 4. the executed notebook (and papermill's log) are stored as artifacts of that run, which ends ``finished``,
    ``failed`` (with the failing cell's error text) or ``stopped``.
 
@@ -191,6 +195,8 @@ e.g. notebooks/train.ipynb
     log_path = workdir / f"{_safe_stem(path)}-{nb_run.id[:12]}.log"
     cmd = papermill_command(path, out_path, injected, kernel=kernel, cwd=proj.path,
                             execution_timeout=execution_timeout, start_timeout=start_timeout)
+    # on a leash: papermill and its kernel stop when this process dies without stopping them
+    cmd = [cmd[0], str(Path(__file__).with_name("_leash.py")), str(os.getpid()), *cmd[1:]]
     logger.info("running notebook %s as run %s", path, nb_run.id[:8])
     began = time.monotonic()
     status, error, returncode = "finished", None, None

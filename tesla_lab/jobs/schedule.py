@@ -8,9 +8,17 @@ How a slot fires (the guarantees):
 * **Claim before run.** The scheduler inserts ``(schedule, scheduled_time)`` into ``schedule_runs`` in one write
   transaction before executing; a UNIQUE constraint on that pair means a slot is claimed once, whatever the number
   of schedulers or restarts. The row then records the execution's status, notebook run and output notebook.
-* **Restarts.** A restarted scheduler finds the slot already claimed and does not fire it again. A row left
-  ``running`` by a scheduler process that no longer exists is marked ``failed`` (interrupted) on start; that slot
-  is not retried (at most once per slot).
+* **Restarts.** A restarted scheduler finds the slot already claimed and does not fire it again (at most once per
+  slot, also after a crash).
+* **A stopped scheduler stops its notebook.** SIGTERM / SIGINT (or :meth:`Scheduler.stop`) stop the notebook that
+  is running (papermill gets SIGINT, its kernel is shut down) and record ``stopped`` for the slot and its notebook
+  run; the loop then ends. A scheduler that is *killed* (SIGKILL, out of memory) cannot record anything: its
+  papermill child runs on a leash (:mod:`~tesla_lab.jobs._leash`) and is stopped within a second (SIGINT, SIGKILL
+  10 s later), so no notebook runs on unrecorded. The next open of the project (any ``tesla`` command, the next
+  scheduler start) marks that notebook run ``crashed`` and the slot ``failed``, with an error saying the
+  scheduler died (:func:`~tesla_lab.store.liveness.sweep_dead_schedulers`: same host, pid gone or reused). When
+  the scheduler died *after* its notebook run ended but before recording the slot, the slot takes the run's
+  status (``finished`` stays ``finished``). Slots of another host are left to that host.
 * **Missed slots coalesce.** Slots that passed while no scheduler ran are not replayed one by one: the most recent
   missed slot runs once, and its row counts the ones skipped (``missed``). A schedule added at 10:07 with
   ``*/30 * * * *`` first fires at 10:30 (slots before it was added never count).
@@ -42,7 +50,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import threading
 import time
@@ -53,7 +60,6 @@ from typing import Any
 
 from tesla_lab.errors import ConfigError, TeslaError
 from tesla_lab.jobs import notebooks
-from tesla_lab.jobs._process import pid_alive
 from tesla_lab.jobs.cron import _count_between, check_cron, latest_slot, next_time
 from tesla_lab.jobs.schedule_store import (
     Schedule,
@@ -65,7 +71,8 @@ from tesla_lab.jobs.schedule_store import (
     schedule_runs,
     schedules_frame,
 )
-from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
+from tesla_lab.store import NotFoundError, Project, Run
+from tesla_lab.store.liveness import current_host, sweep_crashed_runs, sweep_dead_schedulers
 from tesla_lab.store.runs import format_error
 
 __all__ = [
@@ -155,11 +162,11 @@ class Scheduler:
         self.execution_timeout = execution_timeout
         self._stop = threading.Event()
         self._sleep = sleep or self._stop.wait
-        self._host = socket.gethostname()
+        self._host = current_host()
 
     # -------------------------------------------------------------------------------------------- control
     def stop(self) -> None:
-        """Ask the loop to end; a notebook that is running is stopped (its execution ends ``stopped``)."""
+        """Ask the loop to end; a notebook that is running is stopped (its execution and its run end ``stopped``)."""
         self._stop.set()
 
     @property
@@ -211,25 +218,14 @@ class Scheduler:
             return None
 
     def recover(self) -> int:
-        """Mark executions left ``running`` by a scheduler process of this host that no longer exists as
-        ``failed`` (interrupted); their slots are not run again. Returns how many."""
-        rows = self.project.db.query("SELECT id, pid, run_id FROM schedule_runs WHERE status = 'running' AND host = ?",
-                                     (self._host,))
-        count = 0
-        for row in rows:
-            if row["pid"] is None or row["pid"] == os.getpid() or pid_alive(int(row["pid"])):
-                continue
-            error = (f"interrupted: the scheduler (pid {row['pid']}) ended before this execution finished; the slot is "
-                     "not run again")
-            self._record(int(row["id"]), "failed", run_id=row["run_id"], error=error, only_running=True)
-            if row["run_id"]:
-                with contextlib.suppress(NotFoundError):
-                    run = self.project.get_run(row["run_id"])
-                    if run.status not in FINAL_STATUSES:
-                        run.finish("failed", error=error)
-            count += 1
+        """End the executions left ``running`` by a scheduler process of this host that no longer exists (the slot
+        takes the status of its notebook run when that ended, else ``failed``, saying the scheduler died); their
+        slots are not run again. Returns how many. Opening the project does this too
+        (:func:`~tesla_lab.store.liveness.sweep_dead_schedulers`); this catches a scheduler that died since."""
+        sweep_crashed_runs(self.project.db)  # the notebook runs of a dead scheduler first: they end 'crashed'
+        count = len(sweep_dead_schedulers(self.project.db))
         if count:
-            logger.warning("marked %d interrupted schedule execution(s) failed", count)
+            logger.warning("ended %d schedule execution(s) of a scheduler that died", count)
         return count
 
     def _record(self, execution_id: int, status: str, *, run_id: str | None = None, error: str | None = None,

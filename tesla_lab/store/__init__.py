@@ -15,7 +15,7 @@ from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.callback import StoreCallback
 from tesla_lab.store.datasets import DatasetDiff, DatasetStore, DatasetVersion
 from tesla_lab.store.db import Database, NotFoundError, StoreError
-from tesla_lab.store.liveness import process_identity, sweep_crashed_runs
+from tesla_lab.store.liveness import process_identity, sweep_crashed_runs, sweep_dead_schedulers
 from tesla_lab.store.project import Project
 from tesla_lab.store.registry import MODEL_STAGES, ModelRegistry, ModelVersion
 from tesla_lab.store.runs import FINAL_STATUSES, RESUMABLE_STATUSES, RUN_STATUSES, Run
@@ -37,6 +37,7 @@ __all__ = [
     "FINAL_STATUSES",
     "RESUMABLE_STATUSES",
     "sweep_crashed_runs",
+    "sweep_dead_schedulers",
     "process_identity",
     "MODEL_STAGES",
 ]

@@ -9,6 +9,14 @@ one conditional update to ``crashed``. Runs recorded on another host are left al
 processes (a shared project folder on several machines); open the project there, or end them with
 ``run.finish('failed')``.
 
+Schedule executions (table ``schedule_runs``, see :mod:`tesla_lab.jobs.schedule`) record the scheduler that
+runs them as ``(pid, host)`` and the time the slot was claimed; :func:`sweep_dead_schedulers` (also run on every
+open, after the runs) ends the ``running`` ones of this host whose scheduler is gone (compared with the start time
+its notebook run recorded; before that run exists, a process that started after the claim only reuses the pid). A
+slot takes the final status of its notebook run when that run ended (``finished``/``failed``/``stopped``: the
+scheduler died after the notebook, before recording it); otherwise it ends ``failed`` with an error saying the
+scheduler died (its notebook is stopped with it: papermill runs on a leash, :mod:`tesla_lab.jobs._leash`).
+
 The start time comes from psutil when it is installed, else from ``/proc/<pid>/stat`` on Linux (both give
 boot time + start ticks, so they agree); elsewhere without psutil only the pid is checked.
 
@@ -24,13 +32,13 @@ import logging
 import os
 import socket
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from tesla_lab.store.db import Database
 
 __all__ = ["ProcessIdentity", "process_identity", "process_start_time", "process_state", "sweep_crashed_runs",
-           "current_host"]
+           "sweep_dead_schedulers", "current_host"]
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +212,70 @@ def sweep_crashed_runs(db: Database) -> list[str]:
             logger.warning("run %s was %s but its process %s is gone; marked it crashed", row["id"][:8],
                            row["status"], row["pid"])
     return crashed
+
+
+#: seconds after a slot's claim a process may have started and still be the scheduler that claimed it (only used
+#: before the slot's notebook run exists; the wall clock may be stepped a little between the two readings)
+CLAIM_TOLERANCE = 60.0
+
+
+def _scheduler_alive(pid: int, row: Any) -> bool:
+    """Is the scheduler that claimed a slot still running? Its notebook run records the scheduler's start time:
+    compare with it (as for runs); before that run exists, a process that started after the claim is another one."""
+    if row["run_pid"] == pid and row["run_pid_started"] is not None:
+        return process_state(pid, row["run_pid_started"]) != "gone"
+    if process_state(pid) == "gone":
+        return False
+    started = process_start_time(pid)
+    return started is None or started <= float(row["claimed"]) + CLAIM_TOLERANCE
+
+
+def sweep_dead_schedulers(db: Database) -> list[int]:
+    """End the ``running`` schedule executions of this host whose scheduler process is gone; returns their ids.
+
+    An execution whose notebook run ended takes that run's status and error (a run marked ``crashed`` gives
+    ``failed``); one without an ended run ends ``failed``, saying the scheduler died. The update is conditional on
+    the row still being ``running`` with the same pid. Run it after :func:`sweep_crashed_runs`, so a notebook run
+    of the dead scheduler is ``crashed`` already.
+
+    >>> import tempfile
+    >>> from tesla_lab.store import Project
+    >>> sweep_dead_schedulers(Project.init(tempfile.mkdtemp()).db)
+    []
+    """
+    from tesla_lab.store.runs import now
+
+    if getattr(db, "read_only", False):
+        return []
+    rows = db.query("SELECT s.id, s.pid, s.host, s.claimed, s.run_id, r.status AS run_status, r.error AS run_error, "
+                    "r.pid AS run_pid, r.pid_started AS run_pid_started "
+                    "FROM schedule_runs s LEFT JOIN runs r ON r.id = s.run_id "
+                    "WHERE s.status = 'running' AND s.pid IS NOT NULL")
+    host = current_host()
+    ended = []
+    for row in rows:
+        pid = int(row["pid"])
+        if (row["host"] is not None and row["host"] != host) or pid == os.getpid():
+            continue
+        if _scheduler_alive(pid, row):
+            continue
+        status, error = row["run_status"], row["run_error"]
+        died = (f"the scheduler (pid {pid} on {row['host'] or host}) ended while this slot ran (killed, out of "
+                "memory, a reboot); the notebook was stopped with it")
+        if status not in ("finished", "failed", "stopped"):
+            run = f"; its notebook run {row['run_id'][:8]} is {status}" if row["run_id"] else ""
+            status, error = "failed", f"{died}{run}; the slot is not run again"
+        with db.transaction() as conn:
+            # the notebook run, marked crashed as the scheduler's run: say why, not "resume it from its checkpoint"
+            conn.execute("UPDATE runs SET error = ? WHERE id = ? AND status = 'crashed' AND pid = ?",
+                         (f"{died} (schedule execution {row['id']}); it runs again at the schedule's next slot",
+                          row["run_id"], pid))
+            cursor = conn.execute(
+                "UPDATE schedule_runs SET status = ?, ended = ?, error = ?, output_sha256 = COALESCE(output_sha256, "
+                "(SELECT sha256 FROM artifacts WHERE run_id = schedule_runs.run_id AND name = 'notebook.ipynb')) "
+                "WHERE id = ? AND status = 'running' AND pid = ?", (status, now(), error, row["id"], pid))
+        if cursor.rowcount:
+            ended.append(int(row["id"]))
+            logger.warning("schedule execution %d was running but its scheduler %s is gone; marked it %s",
+                           row["id"], pid, status)
+    return ended

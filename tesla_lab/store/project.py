@@ -36,7 +36,7 @@ from tesla_lab.errors import ConfigError
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.datasets import DatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
-from tesla_lab.store.liveness import sweep_crashed_runs
+from tesla_lab.store.liveness import sweep_crashed_runs, sweep_dead_schedulers
 from tesla_lab.store.registry import ModelRegistry
 from tesla_lab.store.runs import Run, check_status, from_json, now, to_timestamps
 
@@ -121,15 +121,18 @@ class Project:
 
     def sweep_crashed(self) -> list[str]:
         """Mark ``crashed`` the ``running`` runs of this machine whose process died (killed, out of memory, a
-        reboot); returns their ids. Runs on every open; cheap (one indexed query). A store that cannot be written
-        (read-only) is left as it is, with a warning.
+        reboot); returns their ids. Then ends the ``running`` schedule executions whose scheduler died
+        (:func:`~tesla_lab.store.liveness.sweep_dead_schedulers`). Runs on every open; cheap (one indexed query
+        each). A store that cannot be written (read-only) is left as it is, with a warning.
 
         >>> import tempfile
         >>> Project.init(tempfile.mkdtemp()).sweep_crashed()
         []
         """
         try:
-            return sweep_crashed_runs(self.db)
+            crashed = sweep_crashed_runs(self.db)
+            sweep_dead_schedulers(self.db)  # schedule executions whose scheduler died (tesla_lab.jobs.schedule)
+            return crashed
         except StoreError as exc:
             logger.warning("could not check %s for crashed runs: %s", self.db.path, exc)
             return []

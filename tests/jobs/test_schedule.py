@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -230,21 +231,105 @@ def test_claiming_a_removed_schedule_does_nothing(project):
     assert scheduler.claim(schedule, slot, missed) is None
 
 
-def test_an_execution_left_running_by_a_dead_scheduler_is_marked_failed_not_rerun(project):
-    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
+def _left_running(project, pid, run=None):
+    """A claimed slot as a scheduler process ``pid`` left it (claimed at 10:30 of the fake clock)."""
     crashed = make(project, Clock(at(10, 30, 1)))
     ((schedule, slot, missed),) = crashed.due()
     execution_id = crashed.claim(schedule, slot, missed)
-    run = project.start_run(name="interrupted")
-    with project.db.transaction() as conn:  # as if that scheduler's process died mid-notebook
-        conn.execute("UPDATE schedule_runs SET pid = ?, run_id = ? WHERE id = ?", (dead.pid, run.id, execution_id))
+    with project.db.transaction() as conn:
+        conn.execute("UPDATE schedule_runs SET pid = ?, run_id = ? WHERE id = ?",
+                     (pid, None if run is None else run.id, execution_id))
+        if run is not None:
+            conn.execute("UPDATE runs SET pid = ?, pid_started = NULL WHERE id = ?", (pid, run.id))
+    return execution_id
+
+
+def _dead_pid():
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    return dead.pid
+
+
+def test_an_execution_left_running_by_a_dead_scheduler_is_marked_failed_not_rerun(project):
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    pid = _dead_pid()
+    run = project.start_run(name="interrupted")  # the notebook run, recorded by the scheduler's process
+    _left_running(project, pid, run)
     runner = FakeRunner()
-    assert make(project, Clock(at(10, 31)), runner).run(once=True) == []
+    scheduler = make(project, Clock(at(10, 31)), runner)  # an open Project: recover() ends the slot
+    assert scheduler.recover() == 1
+    assert scheduler.run(once=True) == []
     row = schedule_runs(project).iloc[0]
-    assert row["status"] == "failed" and "interrupted" in row["error"] and runner.calls == []
-    assert run.status == "failed"
+    assert row["status"] == "failed" and runner.calls == []
+    assert row["error"].startswith(f"the scheduler (pid {pid} on ") and "ended while this slot ran" in row["error"]
+    assert f"its notebook run {run.id[:8]} is crashed" in row["error"] and "not run again" in row["error"]
+    assert run.status == "crashed" and run.info()["error"].startswith(f"the scheduler (pid {pid} on ")
+
+
+def test_opening_the_project_ends_the_slot_of_a_dead_scheduler(project):
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    pid = _dead_pid()
+    execution_id = _left_running(project, pid)
+    Project(project.path)  # any open: the CLI, the dashboard, a notebook
+    row = schedule_runs(project).iloc[0]
+    assert (row["id"], row["status"]) == (execution_id, "failed") and f"(pid {pid} on " in row["error"]
+
+
+def test_a_slot_whose_notebook_ended_before_the_scheduler_died_takes_the_runs_status(project):
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    run = project.start_run(name="done")
+    run.log_artifact("notebook.ipynb", b"{}", kind="notebook")
+    run.finish("finished")  # the notebook ended; the scheduler died before recording the slot
+    _left_running(project, _dead_pid(), run)
+    Project(project.path)
+    row = schedule_runs(project).iloc[0]
+    assert (row["status"], row["error"], row["run_id"]) == ("finished", None, run.id)
+    assert row["output_sha256"] == run.artifact_sha("notebook.ipynb")
+
+
+def test_a_reused_scheduler_pid_does_not_keep_the_slot_running(project):
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # alive, but started after the slot was claimed (10:30 of 2024): not the scheduler that claimed it
+        _left_running(project, other.pid)
+        Project(project.path)
+        assert schedule_runs(project).iloc[0]["status"] == "failed"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_the_scheduler_start_time_recorded_with_the_notebook_run_tells_a_reused_pid(project):
+    from tesla_lab.store.liveness import process_start_time
+
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run = project.start_run(name="nb")
+        _left_running(project, other.pid, run)
+        started = process_start_time(other.pid)
+        with project.db.transaction() as conn:  # claimed "now": only the start time can tell
+            conn.execute("UPDATE schedule_runs SET claimed = ?", (time.time(),))
+            conn.execute("UPDATE runs SET pid_started = ?", (started,))
+        Project(project.path)
+        assert schedule_runs(project).iloc[0]["status"] == "running"  # the same process: alive
+        with project.db.transaction() as conn:
+            conn.execute("UPDATE runs SET pid_started = ?", (started - 3600,))
+        Project(project.path)
+        assert schedule_runs(project).iloc[0]["status"] == "failed"  # pid reused since
+        assert run.status == "crashed"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_the_slot_of_a_living_scheduler_is_left_running(project):
+    add_schedule(project, "s", "*/30 * * * *", project.path / NB, now=at(10, 7))
+    _left_running(project, 1)  # pid 1 started before any claim
+    with project.db.transaction() as conn:
+        conn.execute("UPDATE schedule_runs SET claimed = ?", (time.time(),))
+    Project(project.path)
+    assert schedule_runs(project).iloc[0]["status"] == "running"
 
 
 def test_a_failing_execution_is_recorded_and_the_next_schedule_still_fires(project):
