@@ -39,6 +39,7 @@ def _start_training(tmp_path):
     pytest.fail("no epoch was logged within 120 s")
 
 
+@pytest.mark.slow  # a real process: python and torch start in it
 @pytest.mark.parametrize("signum", [signal.SIGINT])  # SIGTERM: tests/store/test_retention.py
 def test_a_signal_stops_tesla_train_with_a_checkpoint_to_resume_from(tmp_path, signum):
     project, proc, run_id = _start_training(tmp_path)
