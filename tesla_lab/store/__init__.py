@@ -15,9 +15,11 @@ from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.callback import StoreCallback
 from tesla_lab.store.datasets import DatasetDiff, DatasetStore, DatasetVersion
 from tesla_lab.store.db import Database, NotFoundError, StoreError
+from tesla_lab.store.leftovers import remove_leftovers
 from tesla_lab.store.liveness import process_identity, sweep_crashed_runs, sweep_dead_schedulers
 from tesla_lab.store.project import Project
 from tesla_lab.store.registry import MODEL_STAGES, ModelRegistry, ModelVersion
+from tesla_lab.store.retention import prune_checkpoints
 from tesla_lab.store.runs import FINAL_STATUSES, RESUMABLE_STATUSES, RUN_STATUSES, Run
 
 __all__ = [
@@ -40,4 +42,6 @@ __all__ = [
     "sweep_dead_schedulers",
     "process_identity",
     "MODEL_STAGES",
+    "prune_checkpoints",
+    "remove_leftovers",
 ]

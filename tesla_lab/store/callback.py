@@ -24,9 +24,11 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 from tesla_lab.errors import ConfigError
+from tesla_lab.store.retention import check_keep, prune_checkpoints
 from tesla_lab.store.runs import Run, format_error
 from tesla_lab.train.callbacks import Callback
 from tesla_lab.train.checkpoint import checkpoint_path
+from tesla_lab.train.signals import StopOnSignal
 
 if TYPE_CHECKING:
     from tesla_lab.train.trainer import Trainer
@@ -58,6 +60,13 @@ class StoreCallback(Callback):
             ``registry.register_model(name, run_id=run.id)`` picks up).
         checkpoint_every: store a full-resume checkpoint as an artifact every this many epochs (and after the
             last one); ``run.latest_checkpoint()`` gives a path for ``fit(resume=path)``.
+        keep_checkpoints: which stored checkpoints survive a new one: ``"last+best"`` (default: the last, for
+            resume, and the best by ``monitor``), an integer N (the last N) or ``"all"``
+            (:func:`~tesla_lab.store.retention.prune_checkpoints`).
+        monitor: the metric that picks the best checkpoint (default ``val_loss`` when logged, else ``loss``).
+        stop_on_signal: on SIGINT / SIGTERM (main thread only) stop after the current step, store a checkpoint of
+            that state and end the run ``stopped`` (:class:`~tesla_lab.train.StopOnSignal`); a second signal
+            interrupts at once.
         log_params: record the trainer's settings (epochs, batch size, ...) as params.
         finish: end the run when training ends; ``False`` leaves it running (several ``fit`` calls in one run).
 
@@ -76,6 +85,9 @@ class StoreCallback(Callback):
         checkpoint_every: int | None = None,
         log_params: bool = True,
         finish: bool = True,
+        keep_checkpoints: int | str = "last+best",
+        monitor: str | None = None,
+        stop_on_signal: bool = False,
     ) -> None:
         if check_stop_every is not None and (isinstance(check_stop_every, bool) or not isinstance(check_stop_every, int)
                                              or check_stop_every < 0):
@@ -87,6 +99,9 @@ class StoreCallback(Callback):
         if run is not None and not isinstance(run, Run):
             raise ConfigError(f"StoreCallback needs a tesla_lab.store.Run (project.start_run()); got "
                               f"{type(run).__name__}")
+        self.keep_checkpoints = check_keep(keep_checkpoints)
+        self.monitor = monitor
+        self.signals = StopOnSignal() if stop_on_signal else None
         self.run = run
         self.check_stop_every = check_stop_every or None
         self.log_model = log_model
@@ -95,6 +110,11 @@ class StoreCallback(Callback):
         self.finish = finish
         self.stopped_by_flag = False
         self._active = True
+
+    @property
+    def stopped_by_signal(self) -> bool:
+        """True when a SIGINT / SIGTERM stopped this fit (``stop_on_signal=True``)."""
+        return self.signals is not None and self.signals.received is not None
 
     def wants_batch_end(self) -> bool:
         return self.check_stop_every is not None
@@ -110,6 +130,8 @@ class StoreCallback(Callback):
         if not self._active:
             return
         self.stopped_by_flag = False
+        if self.signals is not None:
+            self.signals.on_train_begin(trainer, logs)
         self.run.start(device=str(trainer.device) if trainer.device is not None else None)
         if self.log_params:
             history = getattr(trainer, "history", None)
@@ -138,18 +160,28 @@ class StoreCallback(Callback):
         with tempfile.TemporaryDirectory(dir=artifacts.root, prefix=".ckpt-") as tmp:
             path = trainer.save_checkpoint(checkpoint_path(tmp, epochs_done))
             self.run.log_artifact(path.name, path, kind="checkpoint")
+        prune_checkpoints(self.run, self.keep_checkpoints, self.monitor)
 
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any] | None = None) -> None:
         if not self._active:
             return
-        if self.checkpoint_every and trainer.stop_training and trainer.epochs_done % self.checkpoint_every:
+        if self.signals is not None:
+            self.signals.on_train_end(trainer, logs)
+        if (self.checkpoint_every or self.stopped_by_signal) and trainer.stop_training and (
+                not self.checkpoint_every or trainer.epochs_done % self.checkpoint_every):
             self._store_checkpoint(trainer, trainer.epochs_done)  # a stopped run can be resumed from its end
+        if self.stopped_by_signal:
+            logger.warning("run %s: stopped by %s after %d epochs; its checkpoint holds them (resume: tesla train "
+                           "--resume %s)", self.run.id[:8], self.signals.received,  # type: ignore[union-attr]
+                           trainer.epochs_done, self.run.id)
         if self.log_model and trainer.model is not None:
             self.run.log_model(_plain_model(trainer.model))
         if self.finish:
-            self.run.finish("stopped" if self.stopped_by_flag else "finished")
+            self.run.finish("stopped" if self.stopped_by_flag or self.stopped_by_signal else "finished")
 
     def on_exception(self, trainer: Trainer, exc: BaseException) -> None:
+        if self.signals is not None:
+            self.signals.on_exception(trainer, exc)
         if not self._active:
             return
         if isinstance(exc, KeyboardInterrupt):

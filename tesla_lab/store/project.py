@@ -36,6 +36,7 @@ from tesla_lab.errors import ConfigError
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.datasets import DatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
+from tesla_lab.store.leftovers import remove_leftovers
 from tesla_lab.store.liveness import sweep_crashed_runs, sweep_dead_schedulers
 from tesla_lab.store.registry import ModelRegistry
 from tesla_lab.store.runs import Run, check_status, from_json, now, to_timestamps
@@ -118,6 +119,7 @@ class Project:
         self.registry = ModelRegistry(self.db, self.artifacts)
         self.datasets = DatasetStore(self.db, store / "datasets")
         self.sweep_crashed()
+        remove_leftovers(store)  # temporary files of writes a kill interrupted (a minute old or more)
 
     def sweep_crashed(self) -> list[str]:
         """Mark ``crashed`` the ``running`` runs of this machine whose process died (killed, out of memory, a

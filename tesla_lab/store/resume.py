@@ -113,6 +113,8 @@ def reopen_for_resume(run: Run, *, epochs: int | None = None,
             raise ResumeError(f"epochs is the new total epoch count and must be an integer > {done} (the epochs in "
                               f"the checkpoint); got {epochs!r}")
         config["epochs"] = epochs
+        if config.get("iterations") is not None:  # `tesla train -p N` stored iterations, which would win over epochs
+            config["iterations"] = epochs
     if check is not None:
         config = check(config)
     reopen_run(run, from_step=done)

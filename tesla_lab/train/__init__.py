@@ -18,6 +18,7 @@ from typing import Any
 from tesla_lab.train.api import evaluate, predict, train
 from tesla_lab.train.callbacks import Callback, EarlyStopping, History, LambdaCallback, ModelCheckpoint, ProgressBar
 from tesla_lab.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from tesla_lab.train.signals import StopOnSignal
 from tesla_lab.train.trainer import Trainer
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgressBar",
     "LambdaCallback",
+    "StopOnSignal",
     "save_checkpoint",
     "load_checkpoint",
     "latest_checkpoint",

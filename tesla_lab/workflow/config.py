@@ -34,6 +34,7 @@ from tesla_lab.errors import ConfigError
 from tesla_lab.loss import LOSSES
 from tesla_lab.models import check_framework, check_hparams, resolve_framework
 from tesla_lab.optim import OPTIMIZERS
+from tesla_lab.store.retention import check_keep
 from tesla_lab.train import Trainer
 from tesla_lab.workflow.preprocess import parse_steps
 
@@ -130,6 +131,8 @@ class TrainConfig:
         scale_target: regression models learn the standardized target (predictions are scaled back).
         checkpoint_every: store a resumable checkpoint every N epochs (``None``: every tenth of the epochs, so a
             crashed run loses at most a tenth; always after the last epoch and when stopped).
+        keep_checkpoints: which stored checkpoints to keep: ``"last+best"`` (the last, for resume, and the best
+            by validation loss, else training loss), an integer N (the last N) or ``"all"``.
     """
 
     dataset: str | None = None
@@ -155,6 +158,7 @@ class TrainConfig:
     max_categories: int = 20
     scale_target: bool = True
     checkpoint_every: int | None = None
+    keep_checkpoints: int | str = "last+best"
 
     def __post_init__(self) -> None:
         self.dataset = _name("dataset", self.dataset)
@@ -207,6 +211,7 @@ class TrainConfig:
         if not isinstance(self.scale_target, bool):
             raise ConfigError(f"scale_target must be true or false; got {self.scale_target!r}")
         self.checkpoint_every = _int("checkpoint_every", self.checkpoint_every, 1, optional=True)
+        self.keep_checkpoints = check_keep(self.keep_checkpoints)
 
     # ------------------------------------------------------------------------------------------ conversion
     @classmethod

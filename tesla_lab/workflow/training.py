@@ -262,10 +262,12 @@ def _fit(run: Run, estimator: Estimator, prep: PreparedData, cfg: TrainConfig, c
         return {}, False
     # a checkpoint every tenth of the epochs by default, so a crashed run loses at most a tenth of its training
     every = cfg.checkpoint_every or max(1, -(-cfg.epochs // 10))
-    store = StoreCallback(run, log_model=False, checkpoint_every=every, finish=False)
+    store = StoreCallback(run, log_model=False, checkpoint_every=every, finish=False,
+                          keep_checkpoints=cfg.keep_checkpoints, stop_on_signal=True)
     val = (prep.X_val, prep.y_val) if prep.X_val is not None else None
     estimator.fit(prep.X_train, prep.y_train, validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
                   optimizer=cfg.optimizer, lr=cfg.lr, loss=cfg.loss, callbacks=[store, *callbacks],
                   progress=progress, device=cfg.device or "auto", precision=cfg.precision or "fp32", seed=cfg.seed,
                   grad_clip=cfg.grad_clip, resume=resume)
-    return dict(estimator.history_.history), store.stopped_by_flag  # type: ignore[attr-defined]
+    stopped = store.stopped_by_flag or store.stopped_by_signal
+    return dict(estimator.history_.history), stopped  # type: ignore[attr-defined]

@@ -151,7 +151,7 @@ def test_inside_a_with_block_the_callback_status_is_kept(project):
 
 def test_checkpoints_are_stored_and_resume_training(project):
     run = project.start_run()
-    fit([StoreCallback(run, checkpoint_every=2)], epochs=3)
+    fit([StoreCallback(run, checkpoint_every=2, keep_checkpoints=2)], epochs=3)
     names = run.artifacts().query("kind == 'checkpoint'")["name"].tolist()
     assert names == ["checkpoint-epoch0002.pt", "checkpoint-epoch0003.pt"]
     path = run.latest_checkpoint()

@@ -36,7 +36,10 @@ def test_a_run_records_everything_needed_to_reproduce_and_use_it(trained):
     assert run.summary()["test_accuracy"] == pytest.approx(result.metrics["accuracy"])
     artifacts = run.artifacts().set_index("name")
     assert {"bundle.json", "weights.pt", "test_report.json"} <= set(artifacts.index)
-    assert (artifacts["kind"] == "checkpoint").sum() >= 2  # epochs 10, 20 and the last
+    loss = run.history()["loss"]  # checkpoints after epochs 10, 20 and 25: the last and the best are kept
+    best = min((10, 20, 25), key=lambda e: (loss[e - 1], -e))
+    assert sorted(artifacts.index[artifacts["kind"] == "checkpoint"]) == sorted(
+        {f"checkpoint-epoch{best:04d}.pt", "checkpoint-epoch0025.pt"})
     config = TrainConfig.from_dict(run.config)
     assert (config.dataset, config.target, config.family, config.task) == ("train@1", "species", "mlp",
                                                                           "classification")
