@@ -44,8 +44,8 @@ def _run(args: argparse.Namespace) -> int:
         if row.get("dataset"):
             row["dataset"] = f"{row['dataset']}@{row['dataset_version']}"
         planned = row.get("param.epochs")
-        row["epochs"] = f"{row['epochs_done']}/{planned}" if isinstance(planned, (int, float)) and planned == planned \
-            else str(row["epochs_done"])
+        row["epochs"] = f"{row['epochs_done']}/{int(planned)}" if isinstance(planned, (int, float)) \
+            and planned == planned else str(row["epochs_done"])  # planned == planned: not NaN
     metrics = [c for c in _SHOWN if c in frame.columns]
     out(table(rows, ["id", "name", "status", "epochs", "resumed", "created", "duration", "dataset", *metrics],
               empty="(no runs yet; start one with `tesla train -m NAME`)"))
