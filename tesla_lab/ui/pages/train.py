@@ -44,8 +44,10 @@ class TrainPage(pn.viewable.Viewer):
         self.info = pn.pane.Markdown("no run yet", css_classes=["tesla-train-info"])
         self.status = status_line(s)
         self.launch_status = status_line(workbench) if workbench is not None else pn.Spacer(height=0)
+        # the worker's last log lines: long lines wrap inside the box instead of running off the page
         self.run_error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
-                                       css_classes=["tesla-run-error"])
+                                       css_classes=["tesla-run-error"],
+                                       stylesheets=["pre, code { white-space: pre-wrap; overflow-wrap: anywhere; }"])
         self.plot = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False, css_classes=["tesla-curves"])
         self._drawn: tuple[str, str, int] | None = None
         self._callback: Any = None
