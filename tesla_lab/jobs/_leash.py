@@ -41,6 +41,9 @@ except OSError:
 
 
 def _watch(parent: int) -> None:
+    # SIGINT blocked in this thread: the kernel then delivers the group's SIGINT (below) to the main thread, whose
+    # blocking call it interrupts; handled here it would only set Python's flag and the main thread could sleep on
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     while os.getppid() == parent:
         time.sleep(POLL)
     group = os.getpgrp()

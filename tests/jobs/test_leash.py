@@ -12,6 +12,8 @@ import pytest
 
 import tesla_lab.jobs
 
+from .conftest import running_members
+
 LEASH = str(Path(tesla_lab.jobs.__file__).with_name("_leash.py"))
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the leash watches the parent on POSIX only")
@@ -66,9 +68,7 @@ def _seconds_until_gone(group, within):
     began = time.monotonic()
     try:
         while True:
-            try:
-                os.killpg(group, 0)
-            except ProcessLookupError:
+            if not running_members(group):
                 return time.monotonic() - began
             assert time.monotonic() - began < within, "the leashed module outlived its killed parent"
             time.sleep(0.1)

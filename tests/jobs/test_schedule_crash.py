@@ -17,6 +17,8 @@ from tesla_lab.jobs.notebooks import KERNEL_NAME
 from tesla_lab.jobs.schedule import add_schedule, schedule_runs
 from tesla_lab.store import Project
 
+from .conftest import running_members
+
 pytestmark = pytest.mark.slow
 
 BODY = """import json, os, pathlib, time
@@ -57,9 +59,7 @@ def started(tmp_path):
 def _group_gone(group, within):
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
+        if not running_members(group):
             return True
         time.sleep(0.2)
     return False
