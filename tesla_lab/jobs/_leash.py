@@ -63,6 +63,9 @@ def main(argv: list[str]) -> None:
     sys.path[0] = os.getcwd()  # as `python -m MODULE` has it (not this file's folder)
     if os.name == "posix":
         threading.Thread(target=_watch, args=(parent,), name="tesla-leash", daemon=True).start()
+    # a process started in the background by a shell (or by a parent that ignores SIGINT) inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler: the stop below would do nothing until the SIGKILL
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.argv = [module, *argv[3:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 

@@ -49,11 +49,13 @@ def test_a_leashed_module_runs_as_python_dash_m_would(tmp_path):
     assert json.loads((tmp_path / "started.json").read_text())["name"] == "__main__"
 
 
-def _kill_parent_of_leashed_napper(tmp_path, *args):
-    """Start parent -> leash -> napper, SIGKILL the parent; the napper's process group."""
+def _kill_parent_of_leashed_napper(tmp_path, *args, ignore_sigint=False):
+    """Start parent -> leash -> napper, SIGKILL the parent; the napper's process group. ``ignore_sigint``: the
+    parent ignores SIGINT, as a job started in the background by a shell does (children inherit that)."""
     (tmp_path / "napper.py").write_text(NAPPER)
     parent = subprocess.Popen([sys.executable, "-c", (
-        "import os, subprocess, sys, time\n"
+        "import os, signal, subprocess, sys, time\n"
+        + ("signal.signal(signal.SIGINT, signal.SIG_IGN)\n" if ignore_sigint else "") +
         f"subprocess.Popen([sys.executable, {LEASH!r}, str(os.getpid()), '-m', 'napper', '60', *{args!r}], "
         "start_new_session=True)\n"
         "time.sleep(60)")], cwd=tmp_path)
@@ -79,8 +81,9 @@ def _seconds_until_gone(group, within):
             pass
 
 
-def test_a_leashed_module_stops_with_its_group_when_the_parent_is_killed(tmp_path):
-    group = _kill_parent_of_leashed_napper(tmp_path)
+@pytest.mark.parametrize("ignore_sigint", [False, True], ids=["plain", "started-with-sigint-ignored"])
+def test_a_leashed_module_stops_with_its_group_when_the_parent_is_killed(tmp_path, ignore_sigint):
+    group = _kill_parent_of_leashed_napper(tmp_path, ignore_sigint=ignore_sigint)
     assert _seconds_until_gone(group, 8) < 8  # SIGINT within a poll, well before the SIGKILL after GRACE
     assert (tmp_path / "interrupted").is_file() and not (tmp_path / "done").exists()
 
