@@ -33,12 +33,13 @@ import os
 from typing import Any
 
 import torch
-from torch import nn
+
+from tesla_lab.nn.wrappers import Wrapper
 
 __all__ = ["ModelParallel", "choose_strategy", "world_size", "inactive_message", "rebuildable_optimizer"]
 
 
-class ModelParallel(nn.Module):
+class ModelParallel(Wrapper):
     """Marks ``module`` as a block whose parameters a distributed fit (strategy ``'model_parallel'``) shards over
     the processes; in one process (or any other strategy) it only calls ``module``.
 
@@ -47,19 +48,6 @@ class ModelParallel(nn.Module):
     >>> block(torch.ones(3, 4)).shape, block.out_features
     (torch.Size([3, 2]), 2)
     """
-
-    def __init__(self, module: nn.Module) -> None:
-        super().__init__()
-        self.module = module
-
-    def forward(self, *args: Any) -> Any:
-        return self.module(*args)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__("module"), name)
 
 
 def world_size(environ: Any = None) -> int:
