@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tesla_lab.errors import StoreError
+from tesla_lab.store.leftovers import find_leftovers
 
 __all__ = ["Finding", "diagnose", "LOW_DISK_BYTES"]
 
@@ -32,11 +33,6 @@ class Finding:
     check: str
     ok: bool
     message: str
-
-
-def _leftover_temporaries(store: Path) -> list[Path]:
-    # atomic writes (tesla_lab._atomic) leave "*.tmp" files only when the writer was killed mid-write
-    return sorted(p for p in store.rglob("*.tmp") if p.is_file()) if store.is_dir() else []
 
 
 def diagnose(root: str | os.PathLike[str], *, full: bool = False) -> list[Finding]:
@@ -71,7 +67,7 @@ def diagnose(root: str | os.PathLike[str], *, full: bool = False) -> list[Findin
                             f"{free / 2**20:.0f} MiB free on the disk holding {root}"
                             + ("" if free >= LOW_DISK_BYTES else "; free some space before training (checkpoints "
                                "and dataset snapshots need room)")))
-    leftovers = _leftover_temporaries(store)
+    leftovers = find_leftovers(store, min_age=0)  # reported at any age: doctor deletes nothing
     findings.append(Finding("leftovers", not leftovers,
                             "no temporary files of interrupted writes" if not leftovers else
                             f"{len(leftovers)} temporary file(s) of interrupted writes, e.g. {leftovers[0]}; they "

@@ -27,7 +27,7 @@ import shutil
 import time
 from pathlib import Path
 
-__all__ = ["remove_leftovers", "LEFTOVER_FILE", "LEFTOVER_DIR"]
+__all__ = ["find_leftovers", "remove_leftovers", "LEFTOVER_FILE", "LEFTOVER_DIR"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +46,15 @@ def _newest_mtime(path: Path) -> float:
     return newest
 
 
-def remove_leftovers(store_dir: str | os.PathLike[str], *, min_age: float = 60.0) -> list[Path]:
-    """Delete leftover temporary files and folders under ``store_dir`` untouched for ``min_age`` seconds;
-    return what was removed. Only hidden names are looked at; errors (a file vanishing, no permission) are
-    skipped, never raised."""
+def find_leftovers(store_dir: str | os.PathLike[str], *, min_age: float = 60.0) -> list[Path]:
+    """Leftover temporary files and folders under ``store_dir`` untouched for ``min_age`` seconds (``tesla
+    doctor`` reports them, :func:`remove_leftovers` deletes them). Only hidden names are looked at; unreadable
+    entries are skipped."""
     root = Path(store_dir)
     if not root.is_dir():
         return []
     cutoff = time.time() - min_age
-    removed: list[Path] = []
+    found: list[Path] = []
     pending = [root]
     while pending:
         folder = pending.pop()
@@ -68,16 +68,31 @@ def remove_leftovers(store_dir: str | os.PathLike[str], *, min_age: float = 60.0
                 if entry.is_dir(follow_symlinks=False):
                     if LEFTOVER_DIR.match(entry.name):
                         if _newest_mtime(path) < cutoff:
-                            shutil.rmtree(path)
-                            removed.append(path)
+                            found.append(path)
                     elif not entry.name.startswith("."):
                         pending.append(path)
                 elif entry.is_file(follow_symlinks=False) and LEFTOVER_FILE.match(entry.name):
                     if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        path.unlink()
-                        removed.append(path)
+                        found.append(path)
             except OSError as exc:
-                logger.debug("could not remove leftover %s: %s", path, exc)
+                logger.debug("could not check %s: %s", path, exc)
+    return sorted(found)
+
+
+def remove_leftovers(store_dir: str | os.PathLike[str], *, min_age: float = 60.0) -> list[Path]:
+    """Delete what :func:`find_leftovers` finds; return what was removed. Errors (a file vanishing, no
+    permission) are skipped, never raised."""
+    root = Path(store_dir)
+    removed: list[Path] = []
+    for path in find_leftovers(root, min_age=min_age):
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+        except OSError as exc:
+            logger.debug("could not remove leftover %s: %s", path, exc)
     if removed:
         logger.info("removed %d leftover temporary file(s) of interrupted writes in %s", len(removed), root)
     return sorted(removed)
