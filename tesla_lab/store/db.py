@@ -124,7 +124,7 @@ class Database(_StoreErrors):
         'ok'
         """
         try:
-            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.busy_timeout)
+            probe = self._open_uri("mode=ro")
         except sqlite3.Error as exc:
             return f"cannot open the file: {exc}"
         try:
@@ -165,7 +165,7 @@ class Database(_StoreErrors):
         if not self.path.exists():
             return
         try:
-            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.busy_timeout)
+            probe = self._open_uri("mode=ro")
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         try:
@@ -183,14 +183,18 @@ class Database(_StoreErrors):
         """Read-only access to a store in a folder this process cannot write: ``mode=ro`` (sees the WAL when its
         shared-memory file is there), else ``immutable=1`` (the main file only: changes still in the WAL of a
         writer that never checkpointed are not seen, which is logged)."""
-        uri = self.path.resolve().as_uri()
         try:
-            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=self.busy_timeout, isolation_level=None)
+            conn = self._open_uri("mode=ro", isolation_level=None)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
         except sqlite3.Error:
             logger.info("%s: read-only folder without a usable WAL index; reading the main file only", self.path)
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self.busy_timeout, isolation_level=None)
+        return self._open_uri("immutable=1", isolation_level=None)
+
+    def _open_uri(self, query: str, **options: Any) -> sqlite3.Connection:
+        """A connection to the file opened by URI with ``query`` (``mode=ro``: read-only, never creates or writes)."""
+        return sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=self.busy_timeout,
+                               **options)
 
     def _connect(self) -> sqlite3.Connection:
         try:

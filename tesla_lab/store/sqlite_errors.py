@@ -42,7 +42,6 @@ def _is_disk_problem(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _DISK_FULL + _IO_ERROR)
 
 
-
 def _free_bytes(folder: Path) -> int | None:
     try:
         return shutil.disk_usage(folder).free
