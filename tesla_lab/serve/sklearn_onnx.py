@@ -1,0 +1,410 @@
+"""Export a scikit-learn model (a :class:`~tesla_lab.models.ModelBundle` of a ``sklearn:*`` family) to ONNX with
+``skl2onnx``, in the same export format as torch models, so :func:`~tesla_lab.serve.load_exported` and the server
+answer ``/predict`` and the V2 ``infer`` for it with the same contract.
+
+What goes into ``model.onnx`` (input ``input``: float32 ``(N, F)``):
+
+* the numeric tail of the preprocessing pipeline (missing-value filling and the column scalers ``Standardize``,
+  ``MinMaxScale``, ``PixelScale``) as ``IsNaN``/``Where`` and ``Mul``/``Add`` nodes, so a table of numbers is
+  answered by the ONNX file alone (Triton, KServe and MLServer run it unchanged);
+* the estimator, converted by ``skl2onnx``;
+* what the bundle applies after it: class-probability columns put back in the order of all the bundle's classes
+  (a class missing from the training split gets probability 0), a regression target's scaling undone.
+
+Outputs: ``label`` (scikit-learn's ``predict``, as class index) and ``probabilities`` ``(N, C)`` for classifiers,
+``predictions`` ``(N, 1)`` for regressors. Steps the graph cannot hold (one-hot encoding of text columns and
+everything before it) stay in ``metadata.json`` as JSON and the server applies them first, as for torch models.
+Every export is checked with onnxruntime against the bundle's own ``predict_proba`` / ``predict`` before it is
+published; a mismatch or a failing conversion raises :class:`~tesla_lab.errors.ExportError` naming the family and
+the step.
+
+>>> check_convertible("sklearn:logistic", "sklearn.linear_model.LogisticRegression")
+>>> check_convertible("sklearn:centroid", "sklearn.neighbors.NearestCentroid")
+Traceback (most recent call last):
+...
+tesla_lab.errors.ExportError: cannot export sklearn:centroid: skl2onnx ... has no ONNX converter for \
+NearestCentroid; deploy it without --export/--serve (stage only), or train a family that exports \
+(torch, tt, or sklearn:gradient_boosting, sklearn:knn, sklearn:linear, sklearn:logistic, sklearn:random_forest, \
+sklearn:ridge, sklearn:svm)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tesla_lab.data.pipeline import transform_from_dict
+from tesla_lab.errors import ExportError, TeslaError
+from tesla_lab.serve._deps import require
+from tesla_lab.serve.export import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    METADATA_FILE,
+    ONNX_FILE,
+    ExportInfo,
+    _check_target,
+    _json_safe,
+    _publish,
+    _versions,
+)
+from tesla_lab.serve.monitor import reference_profile
+from tesla_lab.store.artifacts import sha256_file
+
+__all__ = ["export_sklearn", "check_convertible", "split_pipeline", "OnnxModule", "load_onnx", "GRAPH_STEPS"]
+
+log = logging.getLogger(__name__)
+
+#: pipeline steps that can become ONNX nodes (numeric, column count unchanged)
+GRAPH_STEPS = ("FillMissing", "Standardize", "MinMaxScale", "PixelScale")
+_OPSET = 17
+_ML_OPSET = 3
+_TOLERANCE = 1e-5  # probabilities: absolute; regression values: relative
+_patch_lock = threading.Lock()
+
+
+def _fail(family: str, step: str, exc: BaseException | str) -> ExportError:
+    msg = exc if isinstance(exc, str) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return ExportError(f"cannot export {family}: the ONNX conversion failed at step '{step}': {str(msg)[:400]}; "
+                       "deploy it without --export/--serve (stage only), or report the estimator and its parameters")
+
+
+def check_convertible(family: str, estimator_path: str) -> None:
+    """Refuse (:class:`~tesla_lab.errors.ExportError` naming ``family`` and what to do) an estimator class that
+    skl2onnx has no converter for; needs ``skl2onnx`` (extra ``serve``)."""
+    skl2onnx = require("skl2onnx", purpose="exporting scikit-learn models to ONNX")
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+
+    from tesla_lab.models import families
+
+    module, _, name = estimator_path.rpartition(".")
+    cls = getattr(importlib.import_module(module), name, None)
+    if cls is None or cls not in sklearn_operator_name_map:
+        exportable = ", ".join(f for f in families("scikit-learn"))
+        raise ExportError(f"cannot export {family}: skl2onnx {skl2onnx.__version__} has no ONNX converter for {name}; "
+                          "deploy it without --export/--serve (stage only), or train a family that exports "
+                          f"(torch, tt, or {exportable})")
+
+
+# --------------------------------------------------------------------------------------------- pipeline
+def _flat_steps(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if not data:
+        return []
+    if data.get("type") == "Pipeline":
+        return [s for step in data.get("steps", []) for s in _flat_steps(step)]
+    return [dict(data)]
+
+
+def _graph_step(step: dict[str, Any], width: int) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """``('fill', values, _)`` or ``('affine', a, b)`` (``y = a * x + b`` per column) for a step the graph can
+    hold, measured on probe rows through the step itself; None when it cannot."""
+    if step.get("type") not in GRAPH_STEPS:
+        return None
+    transform = transform_from_dict(step)
+    names = step.get("state", {}).get("feature_names_in_")
+    if names is not None and len(names) != width:
+        return None
+
+    def run(values: np.ndarray) -> np.ndarray | None:
+        data: Any = pd.DataFrame(values, columns=names) if names is not None else values
+        try:
+            out = transform.transform(data)
+        except (TeslaError, TypeError, ValueError):
+            return None
+        arr = out.to_numpy() if isinstance(out, pd.DataFrame) else np.asarray(out)
+        if isinstance(out, pd.DataFrame) and [str(c) for c in out.columns] != [str(c) for c in names or []]:
+            return None
+        if arr.shape != values.shape or arr.dtype.kind != "f":
+            return None
+        return np.asarray(arr, dtype=np.float64)
+
+    if step["type"] == "FillMissing":
+        filled = run(np.full((1, width), np.nan))
+        if filled is None:
+            return None
+        return "fill", filled[0], np.zeros(width)
+    zero, one = run(np.zeros((1, width))), run(np.ones((1, width)))
+    probe = np.random.default_rng(0).normal(scale=3.0, size=(4, width))
+    got = run(probe)
+    if zero is None or one is None or got is None:
+        return None
+    a, b = one[0] - zero[0], zero[0]
+    if not np.allclose(got, probe * a + b, rtol=1e-9, atol=1e-9):  # not column-wise affine after all
+        return None
+    return "affine", a, b
+
+
+def split_pipeline(preprocessing: Mapping[str, Any] | None, width: int
+                   ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[tuple[str, np.ndarray, np.ndarray]]]:
+    """Split a pipeline's JSON into the head the server applies and the numeric tail the ONNX graph holds.
+
+    Returns ``(head or None, tail steps as JSON, tail as graph operations)``; ``width`` is the number of columns
+    the tail sees (the model's inputs).
+
+    >>> from tesla_lab.data import OneHot, Pipeline, Standardize
+    >>> df = pd.DataFrame({"x": [1.0, 3.0], "c": ["a", "b"]})
+    >>> pipe = Pipeline([OneHot(columns=["c"]), Standardize(columns=["x"])]).fit(df)
+    >>> head, tail, ops = split_pipeline(pipe.to_dict(), width=3)
+    >>> [s["type"] for s in head["steps"]], [s["type"] for s in tail], ops[0][0], ops[0][1].tolist()
+    (['OneHot'], ['Standardize'], 'affine', [1.0, 1.0, 1.0])
+    """
+    steps = _flat_steps(preprocessing)
+    ops: list[tuple[str, np.ndarray, np.ndarray]] = []
+    cut = len(steps)
+    while cut > 0:
+        op = _graph_step(steps[cut - 1], width)
+        if op is None:
+            break
+        ops.insert(0, op)
+        cut -= 1
+    head = {"type": "Pipeline", "steps": steps[:cut]} if cut else None
+    return head, steps[cut:], ops
+
+
+# ------------------------------------------------------------------------------------------------ graph
+@contextlib.contextmanager
+def _plain_tree_attributes() -> Iterator[None]:
+    """skl2onnx 1.20 hands NumPy integers and Python bools from scikit-learn >= 1.8's HistGradientBoosting trees to
+    ``onnx.helper.make_attribute``, which refuses them ("Expected an int, got a boolean"); cast them for the
+    duration of one conversion."""
+    from skl2onnx.common import tree_ensemble
+
+    original = tree_ensemble.add_node
+
+    def add_node(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(int(v) if isinstance(v, np.integer) else v for v in args)
+        kwargs = {k: int(v) if isinstance(v, (bool, np.bool_, np.integer)) else v for k, v in kwargs.items()}
+        return original(*args, **kwargs)
+
+    with _patch_lock:
+        tree_ensemble.add_node = add_node
+        try:
+            yield
+        finally:
+            tree_ensemble.add_node = original
+
+
+def _rename(graph: Any, old: str, new: str) -> None:
+    for node in graph.node:
+        node.input[:] = [new if n == old else n for n in node.input]
+        node.output[:] = [new if n == old else n for n in node.output]
+
+
+def _convert(estimator: Any, width: int, classifier: bool) -> Any:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    options = {id(estimator): {"zipmap": False}} if classifier else None
+    with _plain_tree_attributes():
+        return convert_sklearn(estimator, initial_types=[("features", FloatTensorType([None, width]))],
+                               options=options, target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
+
+
+def _assemble(onx: Any, ops: list[tuple[str, np.ndarray, np.ndarray]], width: int, classifier: bool,
+              class_map: np.ndarray | None, scaling: Mapping[str, float] | None) -> Any:
+    """Put the preprocessing nodes before the converted estimator and the bundle's post-processing after it."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = onx.graph
+    const = []
+
+    def init(name: str, values: np.ndarray) -> str:
+        const.append(numpy_helper.from_array(np.asarray(values, dtype=np.float32), name))
+        return name
+
+    pre, current = [], "input"
+    for i, (kind, a, b) in enumerate(ops):
+        if kind == "fill":
+            pre += [helper.make_node("IsNaN", [current], [f"pre{i}_isnan"]),
+                    helper.make_node("Where", [f"pre{i}_isnan", init(f"pre{i}_fill", a), current], [f"pre{i}_out"])]
+        else:
+            pre += [helper.make_node("Mul", [current, init(f"pre{i}_scale", a)], [f"pre{i}_scaled"]),
+                    helper.make_node("Add", [f"pre{i}_scaled", init(f"pre{i}_shift", b)], [f"pre{i}_out"])]
+        current = f"pre{i}_out"
+    pre.append(helper.make_node("Identity", [current], ["features"]))
+    outputs = {o.name: o for o in graph.output}
+    post = []
+    if classifier:
+        _rename(graph, "probabilities", "estimator_probabilities")
+        post.append(helper.make_node("MatMul", ["estimator_probabilities", init("class_map", class_map)],
+                                     ["probabilities"]))  # (N, k) @ (k, C): columns into the bundle's class order
+        new_out = [outputs["label"],
+                   helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, class_map.shape[1]])]
+    else:
+        (name,) = outputs
+        scale = scaling or {"mean": 0.0, "std": 1.0}
+        post += [helper.make_node("Mul", [name, init("target_std", np.array([scale["std"]]))], ["target_scaled"]),
+                 helper.make_node("Add", ["target_scaled", init("target_mean", np.array([scale["mean"]]))],
+                                  ["predictions"])]
+        new_out = [helper.make_tensor_value_info("predictions", TensorProto.FLOAT, [None, 1])]
+    nodes = pre + list(graph.node) + post
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(const)
+    del graph.input[:]
+    graph.input.append(helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, width]))
+    del graph.output[:]
+    graph.output.extend(new_out)
+    return onx
+
+
+class OnnxModule:
+    """An onnxruntime session called like a module: a float32 tensor ``(N, F)`` in, the score tensor out
+    (``probabilities`` or ``predictions``), on the CPU.
+
+    >>> OnnxModule.__call__.__doc__.split(";")[0]
+    'Scores for a prepared batch'
+    """
+
+    def __init__(self, session: Any, output: str) -> None:
+        self.session = session
+        self.output = output
+
+    def eval(self) -> OnnxModule:
+        """Nothing to switch (kept so the module and a TorchScript module are used alike)."""
+        return self
+
+    def __call__(self, x: Any) -> Any:
+        """Scores for a prepared batch; torch tensor in, torch tensor out."""
+        import torch
+
+        values = x.detach().cpu().numpy().astype(np.float32, copy=False)
+        return torch.from_numpy(self.session.run([self.output], {"input": values})[0])
+
+
+def load_onnx(path: Path, task: str) -> OnnxModule:
+    """An :class:`OnnxModule` for the ``model.onnx`` of a scikit-learn export (hash checked by the caller)."""
+    ort = require("onnxruntime", purpose="serving scikit-learn models")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ExportError(f"cannot load {path} with onnxruntime: {str(exc).splitlines()[0]}; export the model "
+                          "again") from exc
+    return OnnxModule(session, "probabilities" if task == "classification" else "predictions")
+
+
+# ----------------------------------------------------------------------------------------------- export
+def _example_rows(bundle: Any, reference: pd.DataFrame | None) -> pd.DataFrame:
+    if reference is not None and len(reference):
+        return reference.head(64)
+    return pd.DataFrame(np.zeros((4, len(bundle.features))), columns=bundle.features)
+
+
+def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Mapping[str, Any] | None = None,
+                   reference_data: pd.DataFrame | None = None, overwrite: bool = False) -> ExportInfo:
+    """Convert the scikit-learn ``bundle`` (pipeline tail + estimator + post-processing) to ``model.onnx``, check
+    it with onnxruntime against the bundle on ``reference_data`` (raw training rows; zeros without them) and write
+    the export directory atomically. Returns :class:`~tesla_lab.serve.ExportInfo` (format ``onnx``)."""
+    est = bundle.estimator
+    family = est.family
+    check_convertible(family, est.estimator)
+    require("onnxruntime", purpose="checking ONNX exports")
+    out = Path(out_dir)
+    _check_target(out, overwrite)
+    classifier = bundle.task == "classification"
+    width = int(est.n_features)
+    head, tail, ops = split_pipeline(bundle.preprocessing.to_dict() if bundle.preprocessing is not None else None,
+                                     width)
+    class_map = None
+    if classifier:
+        columns = np.asarray(est.estimator_.classes_, dtype=np.int64)
+        class_map = np.zeros((len(columns), est.n_outputs), dtype=np.float32)
+        class_map[np.arange(len(columns)), columns] = 1.0
+    try:
+        onx = _convert(est.estimator_, width, classifier)
+    except Exception as exc:  # skl2onnx raises anything on an estimator it does not handle
+        raise _fail(family, "skl2onnx.convert_sklearn", exc) from exc
+    try:
+        onx = _assemble(onx, ops, width, classifier, class_map, bundle.target_scaling if not classifier else None)
+        import onnx
+
+        onnx.checker.check_model(onx, full_check=True)
+    except Exception as exc:
+        raise _fail(family, "assemble the graph", exc) from exc
+    rows = _example_rows(bundle, reference_data)
+    try:
+        want = bundle.predict_proba(rows) if classifier else np.asarray(bundle.predict(rows), dtype=np.float64)
+        head_t = transform_from_dict(head) if head is not None else None
+        frame = rows[bundle.features]
+        x = np.asarray(head_t.transform(frame) if head_t is not None else frame, dtype=np.float32)
+    except TeslaError as exc:
+        raise _fail(family, "prepare the check rows", exc) from exc
+    meta: dict[str, Any] = {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _sk_versions(), "runtime": "onnx", "task": bundle.task,
+        "class_labels": list(bundle.classes) if classifier else None, "feature_names": list(bundle.features),
+        "input": {"shape": [None, width], "dtype": "float32", "raw_shape": [None, len(bundle.features)],
+                  "allow_nan": any(kind == "fill" for kind, _, _ in ops)},
+        "output": {"shape": [None, est.n_outputs if classifier else 1],
+                   "kind": "probabilities" if classifier else "values"},
+        "preprocessing": head, "graph_preprocessing": tail,
+        "reference": reference_profile(reference_data, list(bundle.features)) if reference_data is not None else None,
+        "model": {"class": type(est.estimator_).__name__, "framework": est.framework, "family": family,
+                  "estimator": est.estimator, "config": _json_safe(est.get_config(), "the estimator config")},
+        "formats": {}, "files": {}, "metadata": _json_safe(dict(metadata or {}), "metadata"),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        path = tmp / ONNX_FILE
+        path.write_bytes(onx.SerializeToString())
+        got = load_onnx(path, bundle.task)(_torch(x)).numpy().astype(np.float64)
+        _verify(family, got, want, classifier)
+        meta["formats"]["onnx"] = {"status": "ok", "file": ONNX_FILE, "opset": _OPSET, "exporter": "skl2onnx",
+                                   "verified_with": "onnxruntime", "checked_rows": len(x)}
+        for f in sorted(p for p in tmp.iterdir() if p.is_file()):
+            meta["files"][f.name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        _check_target(out, overwrite)
+        _publish(tmp, out)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("exported %s (%s) to %s", family, type(est.estimator_).__name__, out)
+    return ExportInfo(out, meta)
+
+
+def _torch(x: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _verify(family: str, got: np.ndarray, want: np.ndarray, classifier: bool) -> None:
+    want = want.reshape(got.shape)
+    if classifier:
+        ok = np.allclose(got, want, rtol=0, atol=_TOLERANCE)
+    else:
+        ok = np.allclose(got, want, rtol=_TOLERANCE, atol=_TOLERANCE * float(np.abs(want).max(initial=1.0)))
+    if not ok:
+        diff = float(np.abs(got - want).max())
+        raise _fail(family, "check with onnxruntime",
+                    f"the ONNX model's {'probabilities' if classifier else 'predictions'} differ from the "
+                    f"bundle's by up to {diff:.3g}")
+
+
+def _sk_versions() -> dict[str, str]:
+    out = _versions()
+    for name in ("sklearn", "skl2onnx", "onnxruntime"):
+        with contextlib.suppress(Exception):
+            out["scikit-learn" if name == "sklearn" else name] = importlib.import_module(name).__version__
+    return out

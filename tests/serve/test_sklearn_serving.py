@@ -1,0 +1,115 @@
+"""scikit-learn models exported to ONNX (pipeline included) answer like the bundle and scikit-learn, served by the same
+server as torch models; a family skl2onnx cannot convert is refused before anything changes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tesla_lab.errors import ExportError
+from tesla_lab.models import sklearn as sk_models
+from tesla_lab.serve import export_registered, load_exported
+from tesla_lab.serve.sklearn_onnx import load_onnx, split_pipeline
+from tesla_lab.store import Project
+from tesla_lab.workflow import load_registered, train_model
+
+# every estimator a `tesla train -f scikit-learn` family builds, with small settings
+SMALL = {"random_forest": {"n_estimators": 8}, "gradient_boosting": {"max_iter": 10}}
+CASES = [(kind, task) for kind in sk_models.kinds() for task in ("classification", "regression")
+         if task in sk_models.ESTIMATORS[kind]]
+
+
+def frame(n=90, seed=0, text=True):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(3.0, 2.0, size=n), "c": rng.uniform(0, 10, size=n)})
+    if text:
+        df["color"] = rng.choice(["red", "green", "blue"], size=n)
+    score = df["a"] + 0.3 * df["b"] + (df["color"] == "red" if text else 0)
+    df["kind"] = np.where(score > 1.5, "hi", np.where(score > 0.5, "mid", "lo"))
+    df["value"] = 3 * df["a"] - df["c"] + rng.normal(scale=0.1, size=n)
+    return df
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return Project.init(tmp_path_factory.mktemp("sk") / "p")
+
+
+def _train(project, kind, task, df, name):
+    target = "kind" if task == "classification" else "value"
+    features = [c for c in df.columns if c not in ("kind", "value")]
+    train_model(project, {"framework": "scikit-learn", "family": f"sklearn:{kind}", "task": task, "target": target,
+                          "features": ",".join(features), "seed": 0, "model": SMALL.get(kind, {})},
+                name=name, data=df, progress=False)
+    return load_registered(project, name), features
+
+
+@pytest.mark.parametrize(("kind", "task"), CASES)
+def test_every_family_exports_and_answers_like_scikit_learn(project, kind, task):
+    bundle, features = _train(project, kind, task, frame(), f"{kind}-{task[:3]}")
+    info = export_registered(project, f"{kind}-{task[:3]}")
+    assert info.formats == ["onnx"] and info.metadata["model"]["family"] == f"sklearn:{kind}"
+    exported = load_exported(info.path)
+    rows = frame(40, seed=7)[features]
+    got = exported.predict(rows.to_dict("records"))
+    est = bundle.estimator.estimator_
+    X = bundle.transform(rows)
+    if task == "classification":
+        want = np.zeros((len(X), len(bundle.classes)))
+        want[:, np.asarray(est.classes_, dtype=int)] = est.predict_proba(X)  # scikit-learn itself
+        np.testing.assert_allclose(got["probabilities"], want, rtol=0, atol=1e-5)
+        assert got["predictions"] == bundle.predict(rows).tolist()  # exact labels
+        assert got["class_labels"] == ["hi", "lo", "mid"]
+    else:
+        want = est.predict(X) * bundle.target_scaling["std"] + bundle.target_scaling["mean"] \
+            if bundle.target_scaling else est.predict(X)
+        np.testing.assert_allclose(got["predictions"], want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_a_numeric_pipeline_lives_in_the_onnx_graph_missing_values_included(project):
+    df = frame(text=False)
+    df.loc[::7, "b"] = np.nan
+    bundle, features = _train(project, "logistic", "classification", df, "num")
+    info = export_registered(project, "num")
+    meta = info.metadata
+    assert meta["preprocessing"] is None
+    assert [s["type"] for s in meta["graph_preprocessing"]] == ["FillMissing", "Standardize"]
+    assert meta["input"] == {"shape": [None, 3], "dtype": "float32", "raw_shape": [None, 3], "allow_nan": True}
+    rows = frame(12, seed=3, text=False)[features]
+    rows.loc[[0, 5], "b"] = np.nan
+    # the ONNX file alone (what Triton / KServe / MLServer run) takes the raw numbers, NaN for missing
+    onnx_only = load_onnx(info.path / "model.onnx", "classification")
+    import torch
+
+    got = onnx_only(torch.from_numpy(rows.to_numpy(np.float32).copy())).numpy()
+    np.testing.assert_allclose(got, bundle.predict_proba(rows), rtol=0, atol=1e-5)
+    records = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")]
+    assert records[0]["b"] is None
+    answer = load_exported(info.path).predict(records)  # null → filled with the training mean, in the graph
+    np.testing.assert_allclose(answer["probabilities"], bundle.predict_proba(rows), rtol=0, atol=1e-5)
+
+
+def test_text_columns_stay_with_the_server_and_the_numeric_tail_goes_into_the_graph():
+    from tesla_lab.workflow.preprocess import build_pipeline
+
+    df = frame()
+    pipe = build_pipeline(["a", "b", "c"], ["color"]).fit(df[["a", "b", "c", "color"]])
+    head, tail, ops = split_pipeline(pipe.to_dict(), width=6)
+    assert [s["type"] for s in head["steps"]] == ["FillMissing", "FillMissing", "OneHot"]
+    assert [s["type"] for s in tail] == ["Standardize"] and ops[0][0] == "affine"
+    a, b = ops[0][1], ops[0][2]  # y = a x + b; the one-hot columns pass unchanged
+    encoded = pipe.transform(df[["a", "b", "c", "color"]].head(5)).to_numpy(np.float64)
+    before = pd.DataFrame(pipe.steps[2].transform(pipe.steps[1].transform(pipe.steps[0].transform(
+        df[["a", "b", "c", "color"]].head(5))))).to_numpy(np.float64)
+    np.testing.assert_allclose(before * a + b, encoded, rtol=1e-12)
+
+
+def test_a_family_skl2onnx_cannot_convert_names_itself(project, monkeypatch):
+    bundle, _ = _train(project, "knn", "classification", frame(), "centroid")
+    monkeypatch.setattr(bundle.estimator, "estimator", "sklearn.neighbors.NearestCentroid")
+    monkeypatch.setattr(bundle.estimator, "family", "sklearn:centroid")
+    from tesla_lab.serve.sklearn_onnx import export_sklearn
+
+    with pytest.raises(ExportError, match=r"cannot export sklearn:centroid: skl2onnx .* has no ONNX converter for "
+                                          r"NearestCentroid; deploy it without --export/--serve"):
+        export_sklearn(bundle, project.path / "exports" / "x")
+    assert not (project.path / "exports" / "x").exists()
