@@ -261,10 +261,12 @@ def _assemble(onx: Any, ops: list[tuple[str, np.ndarray, np.ndarray]], width: in
 
 class OnnxModule:
     """An onnxruntime session called like a module: a float32 tensor ``(N, F)`` in, the score tensor out
-    (``probabilities`` or ``predictions``), on the CPU.
+    (``probabilities`` or ``predictions``), on the CPU. :func:`load_onnx` makes one.
 
-    >>> OnnxModule.__call__.__doc__.split(";")[0]
-    'Scores for a prepared batch'
+    >>> import torch
+    >>> module = load_onnx(_demo_export().path / ONNX_FILE, "classification")
+    >>> module(torch.zeros(3, 1)).shape
+    torch.Size([3, 2])
     """
 
     def __init__(self, session: Any, output: str) -> None:
@@ -307,7 +309,15 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
                    reference_data: pd.DataFrame | None = None, overwrite: bool = False) -> ExportInfo:
     """Convert the scikit-learn ``bundle`` (pipeline tail + estimator + post-processing) to ``model.onnx``, check
     it with onnxruntime against the bundle on ``reference_data`` (raw training rows; zeros without them) and write
-    the export directory atomically. Returns :class:`~tesla_lab.serve.ExportInfo` (format ``onnx``)."""
+    the export directory atomically. Returns :class:`~tesla_lab.serve.ExportInfo` (format ``onnx``).
+
+    >>> from tesla_lab.serve import load_exported
+    >>> info = _demo_export()  # a logistic regression on x with a Standardize step, classes "neg" / "pos"
+    >>> info.formats, [step["type"] for step in info.metadata["graph_preprocessing"]]
+    (['onnx'], ['Standardize'])
+    >>> load_exported(info.path).predict([{"x": -2.0}, {"x": 3.0}])["predictions"]
+    ['neg', 'pos']
+    """
     est = bundle.estimator
     family = est.family
     check_convertible(family, est.estimator)
@@ -408,3 +418,16 @@ def _sk_versions() -> dict[str, str]:
         with contextlib.suppress(Exception):
             out["scikit-learn" if name == "sklearn" else name] = importlib.import_module(name).__version__
     return out
+
+
+def _demo_export() -> ExportInfo:
+    """A small exported scikit-learn classifier for the examples above."""
+    from tesla_lab.data import Pipeline, Standardize
+    from tesla_lab.models import ModelBundle, make_model
+
+    df = pd.DataFrame({"x": np.linspace(-3, 3, 40)})
+    pipe = Pipeline([Standardize()]).fit(df)
+    model = make_model("sklearn:logistic", 1, 2, "classification").fit(pipe.transform(df), df["x"] > 0)
+    bundle = ModelBundle(model, features=["x"], target="y", task="classification", classes=["neg", "pos"],
+                         preprocessing=pipe)
+    return export_sklearn(bundle, Path(tempfile.mkdtemp()) / "demo")

@@ -80,7 +80,17 @@ def _label_datatype(labels: list[Any] | None) -> str:
 
 
 def model_metadata(exported: Any, name: str, version: str | None = None) -> dict[str, Any]:
-    """The ``GET /v2/models/{name}`` answer for a loaded export."""
+    """The ``GET /v2/models/{name}`` answer for a loaded export.
+
+    >>> import tempfile, torch
+    >>> from tesla_lab.serve import export_model, load_exported
+    >>> info = export_model(torch.nn.Linear(3, 2), torch.zeros(4, 3), tempfile.mkdtemp() + "/m",
+    ...                     class_labels=["no", "yes"], formats=("torchscript",))
+    >>> meta = model_metadata(load_exported(info.path), "m", "1")
+    >>> meta["platform"], meta["inputs"], [(o["name"], o["datatype"], o["shape"]) for o in meta["outputs"]]
+    ('pytorch_torchscript', [{'name': 'input', 'datatype': 'FP32', 'shape': [-1, 3]}], \
+[('predictions', 'BYTES', [-1]), ('probabilities', 'FP64', [-1, 2])])
+    """
     meta = exported.metadata
     spec = exported.spec
     raw = [-1, *[int(s) for s in meta["input"]["raw_shape"][1:]]]

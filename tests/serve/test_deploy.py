@@ -98,6 +98,27 @@ def test_a_scikit_learn_family_without_converter_is_refused_naming_it(tmp_path, 
         export_registered(proj, "sk")
 
 
+def test_a_framework_without_an_export_path_is_refused_before_any_change(tmp_path, monkeypatch):
+    import tesla_lab.serve.deploy as deploy_mod
+
+    proj = Project.init(tmp_path)
+    train_model(proj, {"framework": "scikit-learn", "family": "sklearn:logistic", "dataset": "iris"}, name="x",
+                data=_iris())
+    real = deploy_mod.load_registered
+
+    def other_framework(*args, **kwargs):  # a bundle of a framework deploy knows no export for
+        bundle = real(*args, **kwargs)
+        monkeypatch.setattr(bundle.estimator, "framework", "jax")
+        return bundle
+
+    monkeypatch.setattr(deploy_mod, "load_registered", other_framework)
+    with pytest.raises(ConfigError, match=r"cannot deploy x v1 with export: it is a sklearn:logistic model \(jax\), "
+                                          r"which TESLA Lab cannot export for serving; nothing was changed \(no "
+                                          r"version of x is in production\)\. Deploy it without --export/--serve"):
+        deploy_registered(proj, "x", "production", export=True)
+    assert _stages(proj, "x") == [[1, "none"]]
+
+
 def test_cli_deploy_export_and_serve_refuses_public_bind_without_token(project, capsys, monkeypatch):
     proj, _ = project
     monkeypatch.delenv("TESLA_SERVE_TOKEN", raising=False)

@@ -113,3 +113,18 @@ def test_a_family_skl2onnx_cannot_convert_names_itself(project, monkeypatch):
                                           r"NearestCentroid; deploy it without --export/--serve"):
         export_sklearn(bundle, project.path / "exports" / "x")
     assert not (project.path / "exports" / "x").exists()
+
+
+def test_a_class_the_training_split_lacked_gets_probability_zero_in_its_column(tmp_path):
+    from tesla_lab.models import ModelBundle, make_model
+    from tesla_lab.serve.sklearn_onnx import export_sklearn
+
+    X = np.linspace(-2, 2, 30, dtype=np.float32).reshape(-1, 1)
+    model = make_model("sklearn:logistic", 1, 3, "classification").fit(X, np.where(X[:, 0] > 0, 2, 0))
+    bundle = ModelBundle(model, features=["x"], target="y", task="classification", classes=["a", "b", "c"])
+    info = export_sklearn(bundle, tmp_path / "e")
+    got = load_exported(info.path).predict([{"x": -1.5}, {"x": 0.1}, {"x": 1.5}])
+    want = bundle.predict_proba(pd.DataFrame({"x": [-1.5, 0.1, 1.5]}))
+    assert (want[:, 1] == 0).all()
+    np.testing.assert_allclose(got["probabilities"], want, rtol=0, atol=1e-6)
+    assert got["predictions"] == ["a", "c", "c"] and info.metadata["output"]["shape"] == [None, 3]
