@@ -2,11 +2,12 @@
 ``skl2onnx``, in the same export format as torch models, so :func:`~tesla_lab.serve.load_exported` and the server
 answer ``/predict`` and the V2 ``infer`` for it with the same contract.
 
-What goes into ``model.onnx`` (input ``input``: float32 ``(N, F)``):
+What goes into ``model.onnx`` (input ``input``: float64 ``(N, F)``):
 
-* the numeric tail of the preprocessing pipeline (missing-value filling and the column scalers ``Standardize``,
-  ``MinMaxScale``, ``PixelScale``) as ``IsNaN``/``Where`` and ``Mul``/``Add`` nodes, so a table of numbers is
-  answered by the ONNX file alone (Triton, KServe and MLServer run it unchanged);
+* the numeric tail of the preprocessing pipeline (missing-value filling and the scalers ``Standardize``,
+  ``MinMaxScale``, ``PixelScale``) as ``IsNaN``/``Where`` and ``Sub``/``Div`` nodes in float64, each checked bit
+  for bit against its step, then the cast to float32 the bundle does, so the estimator sees the very same values
+  and a table of numbers is answered by the ONNX file alone (Triton, KServe and MLServer run it unchanged);
 * the estimator, converted by ``skl2onnx``;
 * what the bundle applies after it: class-probability columns put back in the order of all the bundle's classes
   (a class missing from the training split gets probability 0), a regression target's scaling undone.
@@ -62,7 +63,8 @@ from tesla_lab.serve.export import (
 from tesla_lab.serve.monitor import reference_profile
 from tesla_lab.store.artifacts import sha256_file
 
-__all__ = ["export_sklearn", "check_convertible", "split_pipeline", "OnnxModule", "load_onnx", "GRAPH_STEPS"]
+__all__ = ["export_sklearn", "check_convertible", "split_pipeline", "emulate", "OnnxModule", "load_onnx",
+           "GRAPH_STEPS"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ _OPSET = 17
 _ML_OPSET = 3
 _TOLERANCE = 1e-5  # probabilities: absolute; regression values: relative
 _patch_lock = threading.Lock()
+#: one preprocessing node: ('fill', values, _, f32) or ('scale', offset, scale, f32); f32: columns rounded to float32
+Op = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _fail(family: str, step: str, exc: BaseException | str) -> ExportError:
@@ -106,70 +110,109 @@ def _flat_steps(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return [dict(data)]
 
 
-def _graph_step(step: dict[str, Any], width: int) -> tuple[str, np.ndarray, np.ndarray] | None:
-    """``('fill', values, _)`` or ``('affine', a, b)`` (``y = a * x + b`` per column) for a step the graph can
-    hold, measured on probe rows through the step itself; None when it cannot."""
+def _frame_of(values: np.ndarray, names: list[str], f32: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({n: values[:, j].astype(np.float32 if f32[j] else np.float64) for j, n in enumerate(names)},
+                        columns=names)
+
+
+def emulate(ops: list[Op], x: np.ndarray) -> np.ndarray:
+    """What the graph's preprocessing nodes compute, in NumPy (float64 with float32 rounding where the pipeline
+    rounds): the check that each node does exactly what its pipeline step does.
+
+    >>> emulate([("scale", np.array([1.0]), np.array([2.0]), np.array([False]))], np.array([[5.0]])).tolist()
+    [[2.0]]
+    """
+    for kind, p, q, f32 in ops:
+        y = np.where(np.isnan(x), p, x) if kind == "fill" else (x - p) / q
+        x = np.where(f32, y.astype(np.float32).astype(np.float64), y)
+    return x
+
+
+def _graph_step(step: dict[str, Any], names: list[str], f32: np.ndarray) -> Op | None:
+    """The graph operation doing exactly what ``step`` does to columns ``names`` (``f32``: which are float32), or
+    None when the graph cannot: ``('fill', values, _, f32_out)`` or ``('scale', offset, scale, f32_out)`` for
+    ``y = (x - offset) / scale``, checked bit for bit on probe rows through the step itself."""
     if step.get("type") not in GRAPH_STEPS:
         return None
     transform = transform_from_dict(step)
-    names = step.get("state", {}).get("feature_names_in_")
-    if names is not None and len(names) != width:
+    fitted = step.get("state", {}).get("feature_names_in_")
+    if fitted is not None and [str(c) for c in fitted] != names:
         return None
+    width = len(names)
+    rng = np.random.default_rng(0)
+    probe = rng.normal(scale=3.0, size=(8, width))
+    probe[::3, :] = np.nan  # the fill steps must see missing values; the scalers keep them
+    probe = _frame_of(probe, names, f32).to_numpy(np.float64)  # float32 columns hold float32 values
 
     def run(values: np.ndarray) -> np.ndarray | None:
-        data: Any = pd.DataFrame(values, columns=names) if names is not None else values
         try:
-            out = transform.transform(data)
+            out = transform.transform(_frame_of(values, names, f32))
         except (TeslaError, TypeError, ValueError):
             return None
-        arr = out.to_numpy() if isinstance(out, pd.DataFrame) else np.asarray(out)
-        if isinstance(out, pd.DataFrame) and [str(c) for c in out.columns] != [str(c) for c in names or []]:
+        if not isinstance(out, pd.DataFrame) or [str(c) for c in out.columns] != names:
             return None
-        if arr.shape != values.shape or arr.dtype.kind != "f":
+        if any(out[c].dtype.kind != "f" for c in out.columns):
             return None
-        return np.asarray(arr, dtype=np.float64)
+        return out
 
+    out = run(probe)
+    if out is None:
+        return None
+    f32_out = np.array([out[c].dtype == np.float32 for c in out.columns])
     if step["type"] == "FillMissing":
         filled = run(np.full((1, width), np.nan))
         if filled is None:
             return None
-        return "fill", filled[0], np.zeros(width)
-    zero, one = run(np.zeros((1, width))), run(np.ones((1, width)))
-    probe = np.random.default_rng(0).normal(scale=3.0, size=(4, width))
-    got = run(probe)
-    if zero is None or one is None or got is None:
-        return None
-    a, b = one[0] - zero[0], zero[0]
-    if not np.allclose(got, probe * a + b, rtol=1e-9, atol=1e-9):  # not column-wise affine after all
-        return None
-    return "affine", a, b
+        op: Op = ("fill", filled.to_numpy(np.float64)[0], np.zeros(width), f32_out)
+    else:
+        offset, scale = np.zeros(width), np.ones(width)
+        if step["type"] == "PixelScale":
+            scale[:] = float(transform.max_value_)  # type: ignore[attr-defined]
+        else:  # Standardize / MinMaxScale: (x - offset) / scale on their columns (the data layer's own numbers)
+            off, sc = transform._affine()  # type: ignore[attr-defined]
+            cols = transform.columns_  # type: ignore[attr-defined]
+            where = [names.index(str(c)) for c in cols] if fitted is not None else [int(c) for c in cols]
+            offset[where], scale[where] = off, sc
+        op = ("scale", offset, scale, f32_out)
+    if not np.array_equal(emulate([op], probe), out.to_numpy(np.float64), equal_nan=True):
+        return None  # not exactly what the step does: leave it to the server
+    return op
 
 
-def split_pipeline(preprocessing: Mapping[str, Any] | None, width: int
-                   ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[tuple[str, np.ndarray, np.ndarray]]]:
-    """Split a pipeline's JSON into the head the server applies and the numeric tail the ONNX graph holds.
+def split_pipeline(preprocessing: Mapping[str, Any] | None, rows: pd.DataFrame
+                   ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[Op]]:
+    """Split a pipeline's JSON into the head the server applies and the numeric tail the ONNX graph holds,
+    given raw example ``rows`` (the features, to learn the columns and dtypes the tail sees).
 
-    Returns ``(head or None, tail steps as JSON, tail as graph operations)``; ``width`` is the number of columns
-    the tail sees (the model's inputs).
+    Returns ``(head or None, tail steps as JSON, tail as graph operations)``.
 
     >>> from tesla_lab.data import OneHot, Pipeline, Standardize
     >>> df = pd.DataFrame({"x": [1.0, 3.0], "c": ["a", "b"]})
     >>> pipe = Pipeline([OneHot(columns=["c"]), Standardize(columns=["x"])]).fit(df)
-    >>> head, tail, ops = split_pipeline(pipe.to_dict(), width=3)
+    >>> head, tail, ops = split_pipeline(pipe.to_dict(), df)
     >>> [s["type"] for s in head["steps"]], [s["type"] for s in tail], ops[0][0], ops[0][1].tolist()
-    (['OneHot'], ['Standardize'], 'affine', [1.0, 1.0, 1.0])
+    (['OneHot'], ['Standardize'], 'scale', [2.0, 0.0, 0.0])
     """
     steps = _flat_steps(preprocessing)
-    ops: list[tuple[str, np.ndarray, np.ndarray]] = []
     cut = len(steps)
-    while cut > 0:
-        op = _graph_step(steps[cut - 1], width)
-        if op is None:
-            break
-        ops.insert(0, op)
+    while cut > 0 and steps[cut - 1].get("type") in GRAPH_STEPS:
         cut -= 1
-    head = {"type": "Pipeline", "steps": steps[:cut]} if cut else None
-    return head, steps[cut:], ops
+    while True:
+        head = {"type": "Pipeline", "steps": steps[:cut]} if cut else None
+        boundary = transform_from_dict(head).transform(rows) if head is not None else rows
+        frame = boundary if isinstance(boundary, pd.DataFrame) else pd.DataFrame(np.asarray(boundary))
+        names = [str(c) for c in frame.columns]
+        f32 = np.array([frame[c].dtype == np.float32 for c in frame.columns])
+        ops: list[Op] = []
+        for step in steps[cut:]:
+            op = _graph_step(step, names, f32)
+            if op is None:
+                break
+            ops.append(op)
+            f32 = op[3]
+        if len(ops) == len(steps) - cut:
+            return head, steps[cut:], ops
+        cut += len(ops) + 1  # that step stays with the server, and so does everything before it
 
 
 # ------------------------------------------------------------------------------------------------ graph
@@ -211,28 +254,41 @@ def _convert(estimator: Any, width: int, classifier: bool) -> Any:
                                options=options, target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
 
 
-def _assemble(onx: Any, ops: list[tuple[str, np.ndarray, np.ndarray]], width: int, classifier: bool,
-              class_map: np.ndarray | None, scaling: Mapping[str, float] | None) -> Any:
-    """Put the preprocessing nodes before the converted estimator and the bundle's post-processing after it."""
+def _assemble(onx: Any, ops: list[Op], width: int, classifier: bool, class_map: np.ndarray | None,
+              scaling: Mapping[str, float] | None) -> Any:
+    """Put the preprocessing nodes before the converted estimator and the bundle's post-processing after it.
+
+    The input is float64 and the preprocessing runs in float64 (rounded to float32 where the pipeline rounds),
+    then the features are cast to float32 as the bundle casts them: the same bits reach the estimator, which
+    matters to trees (a threshold equals a training value, so one ulp flips a decision)."""
     from onnx import TensorProto, helper, numpy_helper
 
     graph = onx.graph
     const = []
 
-    def init(name: str, values: np.ndarray) -> str:
-        const.append(numpy_helper.from_array(np.asarray(values, dtype=np.float32), name))
+    def init(name: str, values: np.ndarray, dtype: Any = np.float32) -> str:
+        const.append(numpy_helper.from_array(np.asarray(values, dtype=dtype), name))
         return name
 
-    pre, current = [], "input"
-    for i, (kind, a, b) in enumerate(ops):
+    def node(op: str, inputs: list[str], out: str, **attrs: Any) -> str:
+        pre.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    pre: list[Any] = []
+    current = "input"
+    for i, (kind, p, q, f32) in enumerate(ops):
         if kind == "fill":
-            pre += [helper.make_node("IsNaN", [current], [f"pre{i}_isnan"]),
-                    helper.make_node("Where", [f"pre{i}_isnan", init(f"pre{i}_fill", a), current], [f"pre{i}_out"])]
+            isnan = node("IsNaN", [current], f"pre{i}_isnan")
+            y = node("Where", [isnan, init(f"pre{i}_fill", p, np.float64), current], f"pre{i}_filled")
         else:
-            pre += [helper.make_node("Mul", [current, init(f"pre{i}_scale", a)], [f"pre{i}_scaled"]),
-                    helper.make_node("Add", [f"pre{i}_scaled", init(f"pre{i}_shift", b)], [f"pre{i}_out"])]
-        current = f"pre{i}_out"
-    pre.append(helper.make_node("Identity", [current], ["features"]))
+            shifted = node("Sub", [current, init(f"pre{i}_offset", p, np.float64)], f"pre{i}_shifted")
+            y = node("Div", [shifted, init(f"pre{i}_scale", q, np.float64)], f"pre{i}_scaled")
+        if f32.any():  # the pipeline stores these columns as float32 after this step
+            narrow = node("Cast", [y], f"pre{i}_f32", to=TensorProto.FLOAT)
+            wide = node("Cast", [narrow], f"pre{i}_rounded", to=TensorProto.DOUBLE)
+            y = node("Where", [init(f"pre{i}_f32_mask", f32, np.bool_), wide, y], f"pre{i}_out")
+        current = y
+    node("Cast", [current], "features", to=TensorProto.FLOAT)
     outputs = {o.name: o for o in graph.output}
     post = []
     if classifier:
@@ -253,14 +309,14 @@ def _assemble(onx: Any, ops: list[tuple[str, np.ndarray, np.ndarray]], width: in
     graph.node.extend(nodes)
     graph.initializer.extend(const)
     del graph.input[:]
-    graph.input.append(helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, width]))
+    graph.input.append(helper.make_tensor_value_info("input", TensorProto.DOUBLE, [None, width]))
     del graph.output[:]
     graph.output.extend(new_out)
     return onx
 
 
 class OnnxModule:
-    """An onnxruntime session called like a module: a float32 tensor ``(N, F)`` in, the score tensor out
+    """An onnxruntime session called like a module: a float64 tensor ``(N, F)`` in, the score tensor out
     (``probabilities`` or ``predictions``), on the CPU. :func:`load_onnx` makes one.
 
     >>> import torch
@@ -281,7 +337,7 @@ class OnnxModule:
         """Scores for a prepared batch; torch tensor in, torch tensor out."""
         import torch
 
-        values = x.detach().cpu().numpy().astype(np.float32, copy=False)
+        values = x.detach().cpu().numpy().astype(np.float64, copy=False)
         return torch.from_numpy(self.session.run([self.output], {"input": values})[0])
 
 
@@ -326,8 +382,17 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
     _check_target(out, overwrite)
     classifier = bundle.task == "classification"
     width = int(est.n_features)
-    head, tail, ops = split_pipeline(bundle.preprocessing.to_dict() if bundle.preprocessing is not None else None,
-                                     width)
+    rows = _example_rows(bundle, reference_data)[bundle.features]
+    try:
+        head, tail, ops = split_pipeline(bundle.preprocessing.to_dict() if bundle.preprocessing is not None
+                                         else None, rows)
+        want = bundle.predict_proba(rows) if classifier else np.asarray(bundle.predict(rows), dtype=np.float64)
+        x = np.asarray(transform_from_dict(head).transform(rows) if head is not None else rows, dtype=np.float64)
+    except TeslaError as exc:
+        raise _fail(family, "prepare the check rows", exc) from exc
+    if x.shape[1] != width:
+        raise _fail(family, "split the pipeline", f"the server's part of the pipeline makes {x.shape[1]} columns but "
+                    f"the estimator takes {width}")
     class_map = None
     if classifier:
         columns = np.asarray(est.estimator_.classes_, dtype=np.int64)
@@ -344,21 +409,13 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
         onnx.checker.check_model(onx, full_check=True)
     except Exception as exc:
         raise _fail(family, "assemble the graph", exc) from exc
-    rows = _example_rows(bundle, reference_data)
-    try:
-        want = bundle.predict_proba(rows) if classifier else np.asarray(bundle.predict(rows), dtype=np.float64)
-        head_t = transform_from_dict(head) if head is not None else None
-        frame = rows[bundle.features]
-        x = np.asarray(head_t.transform(frame) if head_t is not None else frame, dtype=np.float32)
-    except TeslaError as exc:
-        raise _fail(family, "prepare the check rows", exc) from exc
     meta: dict[str, Any] = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _sk_versions(), "runtime": "onnx", "task": bundle.task,
         "class_labels": list(bundle.classes) if classifier else None, "feature_names": list(bundle.features),
-        "input": {"shape": [None, width], "dtype": "float32", "raw_shape": [None, len(bundle.features)],
-                  "allow_nan": any(kind == "fill" for kind, _, _ in ops)},
+        "input": {"shape": [None, width], "dtype": "float64", "raw_shape": [None, len(bundle.features)],
+                  "allow_nan": any(op[0] == "fill" for op in ops)},
         "output": {"shape": [None, est.n_outputs if classifier else 1],
                    "kind": "probabilities" if classifier else "values"},
         "preprocessing": head, "graph_preprocessing": tail,
@@ -396,7 +453,7 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
 def _torch(x: np.ndarray) -> Any:
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(x))
+    return torch.from_numpy(np.array(x, dtype=np.float64))  # a writable copy
 
 
 def _verify(family: str, got: np.ndarray, want: np.ndarray, classifier: bool) -> None:

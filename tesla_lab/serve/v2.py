@@ -94,7 +94,8 @@ def model_metadata(exported: Any, name: str, version: str | None = None) -> dict
     meta = exported.metadata
     spec = exported.spec
     raw = [-1, *[int(s) for s in meta["input"]["raw_shape"][1:]]]
-    number = "INT64" if spec.integer else "FP32"
+    dtype = str(meta["input"].get("dtype", "float32"))
+    number = "INT64" if spec.integer else {"float64": "FP64", "float16": "FP16"}.get(dtype, "FP32")
     if spec.feature_names is not None and spec.categorical:  # a table with text columns: one tensor per feature
         inputs = [{"name": n, "datatype": "BYTES" if n in spec.categorical else number, "shape": [-1]}
                   for n in spec.feature_names]
@@ -228,7 +229,7 @@ def to_outputs(result: dict[str, Any], wanted: list[str] | None) -> list[dict[st
         width = len(probs[0]) if probs else len(labels)
         outputs["probabilities"] = {"name": "probabilities", "datatype": "FP64", "shape": [n, width],
                                     "data": [p for row in probs for p in row],
-                                    "parameters": {"class_labels": [str(c) for c in labels]}}
+                                    "parameters": {"class_labels": list(labels)}}
     else:
         flat, shape = preds, [n]
         if preds and isinstance(preds[0], list):

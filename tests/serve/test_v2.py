@@ -129,7 +129,7 @@ def test_real_http_v2_request_for_a_scikit_learn_model(tmp_path):
         r = _post(f"{url}/v2/models/rf/versions/1/infer", body)
         wrong_version = _post(f"{url}/v2/models/rf/versions/7/infer", body)
     assert meta["platform"] == "onnxruntime_onnx" and meta["versions"] == ["1"]
-    assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 2]}]
+    assert meta["inputs"] == [{"name": "input", "datatype": "FP64", "shape": [-1, 2]}]
     assert r.status_code == 200, r.text
     answer = r.json()
     assert answer["model_name"] == "rf" and answer["model_version"] == "1"
