@@ -84,6 +84,9 @@ class ExportedModel:
                               "model again")
         self.dtype: torch.dtype = dtype
         self.output_kind: str = metadata["output"]["kind"]
+        # probabilities within this of the top one count as a tie, won by the first class like numpy's argmax on the
+        # exact values (a scikit-learn export computes them in float32: 0.5/0.5 may come out 0.50000006/0.49999997)
+        self.tie_tolerance = float(metadata["output"].get("tie_tolerance", 0.0))
         pre = metadata.get("preprocessing")
         self.pipeline: Transform | None = transform_from_dict(pre) if pre else None
         # a scikit-learn export holds the numeric tail of the pipeline in its ONNX graph (sklearn_onnx.py)
@@ -162,7 +165,11 @@ class ExportedModel:
         else:
             probs = flat if self.output_kind == "probabilities" else torch.softmax(flat, dim=1)
         labels = self.class_labels or list(range(probs.shape[1]))
-        idx = probs.argmax(dim=1).tolist()
+        if self.tie_tolerance:
+            top = probs.max(dim=1, keepdim=True).values
+            idx = (probs >= top - self.tie_tolerance).to(torch.int8).argmax(dim=1).tolist()  # first within tolerance
+        else:
+            idx = probs.argmax(dim=1).tolist()
         return {"predictions": [labels[i] for i in idx], "probabilities": probs.tolist(), "class_labels": labels}
 
     def predict(self, data: Any) -> dict[str, Any]:

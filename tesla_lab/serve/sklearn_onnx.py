@@ -73,6 +73,7 @@ GRAPH_STEPS = ("FillMissing", "Standardize", "MinMaxScale", "PixelScale")
 _OPSET = 17
 _ML_OPSET = 3
 _TOLERANCE = 1e-5  # probabilities: absolute; regression values: relative
+_TIE = 1e-6  # float32 probabilities this close to the top one are a tie in float64 (the server picks the first)
 _patch_lock = threading.Lock()
 #: one preprocessing node: ('fill', values, _, f32) or ('scale', offset, scale, f32); f32: columns rounded to float32
 Op = tuple[str, np.ndarray, np.ndarray, np.ndarray]
@@ -417,7 +418,8 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
         "input": {"shape": [None, width], "dtype": "float64", "raw_shape": [None, len(bundle.features)],
                   "allow_nan": any(op[0] == "fill" for op in ops)},
         "output": {"shape": [None, est.n_outputs if classifier else 1],
-                   "kind": "probabilities" if classifier else "values"},
+                   "kind": "probabilities" if classifier else "values",
+                   **({"tie_tolerance": _TIE} if classifier else {})},
         "preprocessing": head, "graph_preprocessing": tail,
         "reference": reference_profile(reference_data, list(bundle.features)) if reference_data is not None else None,
         "model": {"class": type(est.estimator_).__name__, "framework": est.framework, "family": family,

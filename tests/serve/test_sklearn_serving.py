@@ -143,3 +143,29 @@ def test_a_class_the_training_split_lacked_gets_probability_zero_in_its_column(t
     assert (want[:, 1] == 0).all()
     np.testing.assert_allclose(got["probabilities"], want, rtol=0, atol=1e-6)
     assert got["predictions"] == ["a", "c", "c"] and info.metadata["output"]["shape"] == [None, 3]
+
+
+def test_labels_are_exact_and_ties_go_to_the_first_class(tmp_path):
+    """A 10-tree forest votes 5/5 on some rows. scikit-learn sums the votes in float64, ONNX in float32: each may
+    come out an ulp off either way, so a tie (top two within 1e-6) goes to the first class, as numpy's argmax does
+    on an exact tie; every other row gets scikit-learn's label."""
+    from tesla_lab.models import ModelBundle, make_model
+    from tesla_lab.serve.sklearn_onnx import export_sklearn
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=2000) > 0).astype(int) + (X[:, 1] > 1)
+    model = make_model("sklearn:random_forest", 4, 3, "classification", n_estimators=10, min_samples_leaf=3)
+    model.fit(X[:1000], y[:1000], seed=0)
+    names = ["x0", "x1", "x2", "x3"]
+    bundle = ModelBundle(model, features=names, target="y", task="classification", classes=["a", "b", "c"])
+    rows = pd.DataFrame(X[1000:].astype(np.float64), columns=names)
+    proba = bundle.predict_proba(rows)
+    top = proba.max(axis=1, keepdims=True)
+    tied = (proba >= top - 1e-6).sum(axis=1) > 1
+    assert 2 <= tied.sum() <= 50  # the forest ties on a few rows (some exactly, some an ulp apart)
+    got = np.asarray(load_exported(export_sklearn(bundle, tmp_path / "e").path).predict(rows)["predictions"])
+    want = bundle.predict(rows)
+    assert (got[~tied] == want[~tied]).all()
+    first = np.asarray(["a", "b", "c"])[(proba >= top - 1e-6).argmax(axis=1)]
+    assert (got[tied] == first[tied]).all()
