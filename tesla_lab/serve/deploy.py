@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tesla_lab.errors import ConfigError, NotFoundError, StoreError, TeslaError
+from tesla_lab.errors import ConfigError, ExportError, NotFoundError, StoreError, TeslaError
 from tesla_lab.models import ModelBundle
 from tesla_lab.serve._deps import require
 from tesla_lab.serve.export import ExportInfo, export_model
@@ -150,6 +150,8 @@ def _export(project: Project, mv: ModelVersion, bundle: ModelBundle, stage: str,
     if not isinstance(getattr(bundle.estimator, "module", None), nn.Module):  # scikit-learn (exportable_version)
         from tesla_lab.serve.sklearn_onnx import export_sklearn
 
+        if tuple(formats) != ("onnx",):
+            logger.info("%s is a scikit-learn model: exported as ONNX only (formats %s do not apply)", name, formats)
         info = export_sklearn(bundle, target, metadata=meta, reference_data=reference, overwrite=True)
         logger.info("exported %s v%d to %s", name, mv.version, info.path)
         return info
@@ -225,5 +227,8 @@ def deploy_registered(project: Project, name: str, stage: str = "production", *,
     if stage not in DEPLOY_STAGES:  # deploy_model checks it too; here before the export is written
         raise ConfigError(f"deploy stage must be one of: {', '.join(DEPLOY_STAGES)}; got {stage!r}")
     mv, bundle = exportable_version(project, name, version=version, deploying=True)
-    info = _export(project, mv, bundle, stage, out_dir, formats)
+    try:
+        info = _export(project, mv, bundle, stage, out_dir, formats)
+    except ExportError as exc:  # a conversion or check that failed: say that the registry is as it was
+        raise ExportError(f"{exc}; nothing was changed ({_production(project, name)})") from exc
     return Deployment(deploy_model(project, name, stage, version=mv.version), info)

@@ -204,3 +204,17 @@ def test_check_servable_names_an_address_that_is_not_this_machines():
 
     with pytest.raises(ConfigError, match=r"cannot serve on 192\.0\.2\.1:8000: .*pick an address of this machine"):
         check_servable("192.0.2.1", 8000, token="t")  # TEST-NET-1: never a local address
+
+
+def test_a_conversion_that_fails_changes_no_stage(torch_in_production, monkeypatch):
+    import tesla_lab.serve.sklearn_onnx as sk_onnx
+
+    proj = torch_in_production
+    monkeypatch.undo()  # LogisticRegression converts again; now the converter itself breaks
+    monkeypatch.setattr(sk_onnx, "_convert", lambda *a: (_ for _ in ()).throw(RuntimeError("unsupported option")))
+    before = _stages(proj, "m")
+    with pytest.raises(ExportError, match=r"cannot export sklearn:logistic: the ONNX conversion failed at step "
+                                          r"'skl2onnx.convert_sklearn': unsupported option; .*; nothing was changed "
+                                          r"\(v1 stays in production\)"):
+        deploy_registered(proj, "m", "production", export=True)
+    assert _stages(proj, "m") == before and not (proj.path / "exports" / "m-v2").exists()
