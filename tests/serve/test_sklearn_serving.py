@@ -8,7 +8,8 @@ import pytest
 from tesla_lab.errors import ExportError
 from tesla_lab.models import sklearn as sk_models
 from tesla_lab.serve import export_registered, load_exported
-from tesla_lab.serve.sklearn_onnx import emulate, load_onnx, split_pipeline
+from tesla_lab.serve.onnx_pipeline import emulate, split_pipeline
+from tesla_lab.serve.sklearn_onnx import load_onnx
 from tesla_lab.store import Project
 from tesla_lab.workflow import load_registered, train_model
 
