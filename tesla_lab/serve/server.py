@@ -161,8 +161,8 @@ def create_app(
     """A FastAPI app serving the export in ``export_dir`` (hashes verified at load).
 
     Args:
-        token: when set, every endpoint except ``/health`` requires ``Authorization: Bearer <token>`` (compared in
-            constant time) and the interactive docs are switched off.
+        token: when set, every endpoint except the health probes (``PUBLIC_PATHS``) requires ``Authorization: Bearer
+            <token>`` (compared in constant time) and the interactive docs are switched off.
         log_path: JSON-lines request log (rotated at 10 MiB, 3 backups); None keeps no log.
         device: where the model runs (``'cpu'``, ``'cuda'``, ``'cuda:1'``).
         max_rows: most rows per request (more → 413); batch_size: rows per forward pass.
