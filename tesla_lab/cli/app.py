@@ -149,6 +149,11 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tesla`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        from tesla_lab import __version__
+
+        sys.stdout.write(f"tesla {__version__}\n")  # what argparse's version action prints, without the parser
+        return 0
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
