@@ -32,7 +32,7 @@ import pandas as pd
 
 from tesla_lab.data import mnist, samples
 from tesla_lab.data.formats import load_csv, load_json, load_parquet, load_pickle
-from tesla_lab.data.sources import PathLike, _is_url, _suffix, select_columns
+from tesla_lab.data.sources import PathLike, _is_compressed, _is_url, _suffix, select_columns
 from tesla_lab.data.sql import load_sql
 from tesla_lab.errors import ConfigError, DataError
 
@@ -184,6 +184,9 @@ def _dispatch(source: Any, kw: dict[str, Any]) -> pd.DataFrame:
     if ext in _READERS:
         reader = _READERS[ext]
         if reader is None:
+            if _is_compressed(path):
+                raise DataError(f"'{path}' is a compressed SQLite database; SQLite reads only plain files: "
+                                f"decompress it first (e.g. gunzip -k '{path}') and load the {ext} file")
             return load_sql(kw.pop("query", None), path, **kw)
         return reader(path, **kw)
     if not ext and not path.exists() and text in samples.SAMPLES:
