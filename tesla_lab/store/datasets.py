@@ -36,7 +36,7 @@ from tesla_lab._atomic import atomic_path
 from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.runs import from_json, now, to_datetime, to_timestamps
-from tesla_lab.store.sqlite_errors import disk_full_error, is_disk_full
+from tesla_lab.store.sqlite_errors import is_disk_full, os_error_in, write_error
 
 __all__ = ["check_dataset_name", "DatasetStore", "DatasetVersion", "DatasetDiff", "content_hash", "row_hashes"]
 
@@ -229,9 +229,9 @@ class DatasetStore:
             try:
                 df.to_parquet(tmp, engine="pyarrow")
             except Exception as exc:  # pyarrow: mixed-type object columns and other unsupported data
-                if is_disk_full(exc):
-                    raise disk_full_error(target.parent, exc, outcome="nothing was stored (writing the dataset "
-                                          "snapshot)", then="load the data again") from exc
+                if is_disk_full(exc) or os_error_in(exc) is not None:  # the disk, not the data
+                    raise write_error(target.parent, exc, outcome="nothing was stored (writing the dataset "
+                                      "snapshot)", then="load the data again") from exc
                 raise DataError(f"this DataFrame cannot be stored as Parquet ({str(exc).splitlines()[0]}); give "
                                 "each column one type (e.g. df[col] = df[col].astype(str))") from exc
             back = pd.read_parquet(tmp, engine="pyarrow")

@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import errno
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -74,6 +75,36 @@ space on that disk (or move the project to a larger one), then load the data aga
     where = f"{folder} ({_human(free)} free)" if free is not None else str(folder)
     return StoreError(f"the disk holding {where} is full ({exc}); {outcome}. Free some space on that disk (or move the "
                       f"project to a larger one), then {then}")
+
+
+def write_error(folder: Path, exc: BaseException, *, outcome: str, then: str) -> StoreError:
+    """A failed file write in ``folder``: :func:`disk_full_error` for a full disk, else the OS's reason (a file-size
+    limit, permissions, an I/O error) with the same shape.
+
+    >>> print(write_error(Path("/nonexistent/p"), OSError(27, "File too large"), outcome="nothing was stored",
+    ...                   then="store it again"))
+    could not write in /nonexistent/p ([Errno 27] File too large); nothing was stored. Check that the disk has \
+space, the folder is writable and no file-size limit applies (ulimit -f), then store it again
+    """
+    if is_disk_full(exc):
+        return disk_full_error(folder, exc, outcome=outcome, then=then)
+    return StoreError(f"could not write in {folder} ({exc}); {outcome}. Check that the disk has space, the folder is "
+                      f"writable and no file-size limit applies (ulimit -f), then {then}")
+
+
+def os_error_in(exc: BaseException | None) -> OSError | None:
+    """The first :class:`OSError` with an errno in ``exc``'s chain (pyarrow wraps them), else None.
+
+    >>> os_error_in(RuntimeError("x")) is None, os_error_in(OSError(27, "File too large")).errno
+    (True, 27)
+    """
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc
+        if isinstance(exc, OSError) and re.search(r"\[errno \d+\]", str(exc), re.IGNORECASE):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _free_bytes(folder: Path) -> int | None:
