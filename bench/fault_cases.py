@@ -52,6 +52,10 @@ class Outcome:
     answered: int = 0  # with a clear message (or, for a harmless input, a correct result)
     lost: int = 0  # completed writes missing afterwards
     problems: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # what was checked, e.g. runs kept across the kills
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
 
     def add(self, ok: bool, problem: str = "") -> None:
         self.tried += 1
@@ -80,16 +84,18 @@ def _writer(root: str, seed: int, conn: Any) -> None:
     torch.set_num_threads(1)
     project = Project(root)
     g = torch.Generator().manual_seed(seed)
-    X = torch.randn(512, 16, generator=g)
+    X = torch.randn(256, 16, generator=g)
     y = (X[:, 0] > 0).long()
     rng = np.random.default_rng(seed)
+    warm = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+    Trainer(device="cpu", seed=0).fit(warm, X, y, loss_fn="cross_entropy", epochs=1, batch_size=64)  # lazy imports
     conn.send(("ready", None))
     for i in range(10_000):
         run = project.start_run(name=f"kill-{seed}-{i}")
         conn.send(("started", run.id))
         net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
         Trainer(device="cpu", seed=i, callbacks=[StoreCallback(run, checkpoint_every=1)]).fit(
-            net, X, y, loss_fn="cross_entropy", epochs=4, batch_size=32)
+            net, X, y, loss_fn="cross_entropy", epochs=3, batch_size=64)
         conn.send(("finished", run.id))
         version = project.datasets.snapshot(f"kill-{seed}", pd.DataFrame(rng.random((300, 6))), message=str(i))
         conn.send(("dataset", version.version))
@@ -117,7 +123,7 @@ def kill_during_training(workdir: Path, rng: random.Random, trials: int = 6, *,
             child.kill()
             out.add(False, f"trial {trial}: the writer did not start")
             continue
-        deadline = time.monotonic() + rng.uniform(0.1, 4.0)
+        deadline = time.monotonic() + rng.uniform(0.1, 3.0)
         while (left := deadline - time.monotonic()) > 0:
             if receive.poll(left):
                 with contextlib.suppress(EOFError):
@@ -145,6 +151,9 @@ def _check_after_kill(root: Path, seed: int, events: list[tuple[str, Any]], out:
             return "integrity_check fails after the kill"
         finished = {run_id for kind, run_id in events if kind == "finished"}
         started = {run_id for kind, run_id in events if kind == "started"}
+        out.count("finished runs kept", len(finished))
+        out.count("killed runs marked crashed", len(started - finished))
+        out.count("snapshots kept", sum(kind == "dataset" for kind, _ in events))
         for run_id in started:
             try:
                 status = project.get_run(run_id).info()["status"]

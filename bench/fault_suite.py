@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     lost = sum(o.lost for o, _ in rows)
     print(f"| **all** | **{tried}** | **{answered}** | **{lost}** | {sum(s for _, s in rows):.0f} s |")
     for outcome, _ in rows:
+        if outcome.counts:
+            print(f"- {outcome.case}: " + ", ".join(f"{what} {n}" for what, n in outcome.counts.items()))
         for problem in outcome.problems:
             print(f"- {outcome.case}: {problem}")
     return 0 if answered == tried and lost == 0 else 1
