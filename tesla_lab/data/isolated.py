@@ -120,6 +120,9 @@ def _run(task: Callable[..., Any], source: Any, kw: dict[str, Any], timeout: flo
          label: str | None) -> Any:
     limit = parse_timeout(timeout)
     shown = label if label is not None else os.fspath(source) if isinstance(source, (str, os.PathLike)) else "data"
+    if multiprocessing.current_process().daemon:  # a daemonic process may not start one: read here, unlimited
+        logger.debug("reading %s in this (daemonic) process: no worker, no time limit", shown)
+        return task(source, kw)
     context = _context()
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker, args=(send, task, source, kw, dict(os.environ), os.getcwd()),

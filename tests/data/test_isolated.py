@@ -82,3 +82,12 @@ def test_frame_attributes_come_back_from_the_worker(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([0, 1, 2], dtype=np.uint8))
     frame = load_isolated(tmp_path)
     assert frame.shape == (3, 21) and tuple(frame.attrs["image_shape"]) == (4, 5)
+
+
+def test_a_daemonic_process_reads_in_process(tmp_path, monkeypatch):
+    # a daemonic process may not have children (multiprocessing refuses): the table is read where it is asked for
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
+    started = []
+    monkeypatch.setattr(multiprocessing.get_context("forkserver").Process, "start", lambda self: started.append(self))
+    assert load_isolated(tmp_path / "t.csv").to_dict("list") == {"a": [1], "b": [2]} and started == []

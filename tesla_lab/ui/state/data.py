@@ -113,6 +113,7 @@ class DataState(StateBase):
                             f"{limit // 2**20} MB an upload may have; give its path (Path / SQL) instead, or raise "
                             "the limit (TESLA_MAX_UPLOAD_MB)")
         base = Path(filename).name
+        self.message = f"reading {base} ({len(content) / 2**20:.1f} MB) ..."
         with tempfile.TemporaryDirectory(prefix="tesla-upload-") as tmp:
             path = Path(tmp) / base
             path.write_bytes(bytes(content))
