@@ -36,7 +36,7 @@ from pathlib import Path
 
 from tesla_lab.errors import DataError
 
-__all__ = ["ReadLimits", "read_capped", "check_text_table"]
+__all__ = ["ReadLimits", "read_capped", "check_text_table", "download_capped"]
 
 _CHUNK = 1 << 20
 try:  # optional: pandas reads .zst with it too
@@ -132,6 +132,34 @@ def read_capped(path: Path, limits: ReadLimits | None = None) -> bytes | None:
     except _DAMAGED as exc:
         raise DataError(f"'{path}' is not a readable {path.suffix} archive ({type(exc).__name__}: {exc}); it is "
                         "truncated or corrupt: download or copy it again") from exc
+
+
+def download_capped(url: str, dest: Path, limits: ReadLimits | None = None, *, timeout: float = 60.0) -> Path:
+    """Download ``url`` (a user-requested HTTP(S) file) to ``dest`` as a stream, refused past ``max_expanded_bytes``
+    (a compressed file is never larger than what it expands to); errors name the URL.
+
+    >>> download_capped("http://127.0.0.1:9/x.csv.gz", Path("x.csv.gz"))
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.DataError: cannot download 'http://127.0.0.1:9/x.csv.gz' (...); check the URL and the network
+    """
+    import urllib.error
+    import urllib.request
+
+    limits = limits or ReadLimits()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, dest.open("wb") as out:  # noqa: S310
+            size = 0
+            while chunk := response.read(_CHUNK):
+                size += len(chunk)
+                if size > limits.max_expanded_bytes:
+                    raise DataError(f"'{url}' is larger than {limits.max_expanded_bytes / 2**20:g} MB; refused to "
+                                    "protect memory: download it yourself and load a subset, or raise the limit "
+                                    "(TESLA_MAX_EXPANDED_MB)")
+                out.write(chunk)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DataError(f"cannot download '{url}' ({exc}); check the URL and the network") from exc
+    return dest
 
 
 def check_text_table(path: Path, data: bytes | None, limits: ReadLimits | None = None, sep: str = ",") -> None:

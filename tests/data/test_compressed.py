@@ -121,3 +121,34 @@ def test_tesla_load_of_a_damaged_archive_exits_1_with_the_file_name(tmp_path, na
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 1, done.stderr
     assert f"'{path}' is not a readable .gz archive" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A loopback HTTP server over tmp_path/www (files the test writes)."""
+    import functools
+    import http.server
+    import threading
+
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_compressed_file_behind_a_url_is_read_under_the_same_cap(http_folder):
+    www, base = http_folder
+    _compress(www / "ok.json.gz", _plain_bytes("json"))
+    assert load(f"{base}/ok.json.gz").to_dict("list") == FRAME.to_dict("list")
+    _compress(www / "bomb.jsonl.gz", _plain_bytes("jsonl") + b"\n" * (3 * 2**20))
+    with pytest.raises(DataError, match=rf"'{base}/bomb\.jsonl\.gz' expands to more than 1 MB"):
+        load(f"{base}/bomb.jsonl.gz", limits=ReadLimits(max_expanded_bytes=2**20))
+    (www / "cut.csv.gz").write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 50_000)[:200])
+    with pytest.raises(DataError, match=rf"'{base}/cut\.csv\.gz' is not a readable \.gz archive"):
+        load(f"{base}/cut.csv.gz")
+    with pytest.raises(DataError, match=rf"cannot download '{base}/missing\.csv\.gz' \(HTTP Error 404"):
+        load(f"{base}/missing.csv.gz")
