@@ -31,7 +31,7 @@ import pandas as pd
 
 from tesla_lab.errors import ConfigError, DataError, TeslaError
 
-__all__ = ["load_isolated", "profile_isolated", "parse_timeout", "DEFAULT_PARSE_TIMEOUT"]
+__all__ = ["load_isolated", "profile_isolated", "parse_timeout", "warm_up", "DEFAULT_PARSE_TIMEOUT"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,19 @@ def _context() -> Any:
         context.set_forkserver_preload([__name__])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def warm_up() -> None:
+    """Start the fork server now, in the background (a server calls it at start-up, so the first upload does not
+    wait seconds for pandas and torch to be imported); a no-op where workers are spawned.
+
+    >>> warm_up()
+    """
+    context = _context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 # ------------------------------------------------------------------------------------------------ the worker
