@@ -119,7 +119,7 @@ class Project:
         self.registry = ModelRegistry(self.db, self.artifacts)
         self.datasets = DatasetStore(self.db, store / "datasets")
         self.sweep_crashed()
-        remove_leftovers(store)  # temporary files of writes a kill interrupted (a minute old or more)
+        remove_leftovers(store, quick=True)  # temporary files of writes a kill interrupted (a minute old or more)
 
     def sweep_crashed(self) -> list[str]:
         """Mark ``crashed`` the ``running`` runs of this machine whose process died (killed, out of memory, a

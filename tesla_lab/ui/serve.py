@@ -122,6 +122,9 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     # table cannot stop the server from answering other sessions (and /liveness) meanwhile
     pn.config.nthreads = max(int(pn.config.nthreads or 0), DASHBOARD_THREADS)
     serve_locally()  # no CDN, no web font: every request stays on this server
+    from tesla_lab.data.isolated import warm_up
+
+    warm_up()  # uploads are parsed in worker processes (tesla_lab.data.isolated): start their fork server now
     server = pn.serve({"/": session}, port=port, address=host, websocket_origin=origins, show=show,
                       threaded=threaded, liveness=True, title="TESLA Lab", **options)
     if not hasattr(server, "port"):
