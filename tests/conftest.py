@@ -125,6 +125,7 @@ class PgCluster:
 @pytest.fixture(scope="session")
 def pg_cluster():
     """The session's PostgreSQL server (started on first use)."""
+    pytest.importorskip("psycopg", reason="psycopg 3 is missing: pip install 'tesla-lab[test]'")
     bindir = find_pg_bin()
     if bindir is None:
         pytest.skip("no PostgreSQL server binary (initdb/pg_ctl): apt-get install postgresql to run the PostgreSQL "

@@ -8,6 +8,7 @@
 created project ...
 True
 >>> main(["doctor", "--project", root])  # doctest: +ELLIPSIS
+ok       store: sqlite file ...store.db (default)
 ok       quick_check: ...store.db: quick_check ok
 ok       disk: ...
 ok       leftovers: no temporary files of interrupted writes
@@ -38,5 +39,5 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if all(f.ok for f in findings) else 1
 
 
-register_command("doctor", "check the project's store (integrity, disk space, leftovers) without changing it",
+register_command("doctor", "check the project's store (which, integrity, disk space, leftovers) without changing it",
                  configure=_configure, run=_run)

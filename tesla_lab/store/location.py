@@ -91,6 +91,8 @@ def store_location(root: Path, config: Mapping[str, Any], *, env: Mapping[str, s
     if not isinstance(artifacts, str):
         raise ConfigError(f"tesla.yaml artifacts: must be a folder or an fsspec URL (s3://bucket/prefix); got "
                           f"{artifacts!r}")
+    if "://" not in artifacts:  # a folder: relative to the project
+        artifacts = str(root / Path(artifacts).expanduser())
     if env.get(ENV_STORE_URL):
         value, source = env[ENV_STORE_URL], ENV_STORE_URL
     elif config.get("store") is not None:

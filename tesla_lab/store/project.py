@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from tesla_lab.errors import ConfigError
-from tesla_lab.store.artifacts import ArtifactStore
+from tesla_lab.store.artifacts_fs import open_artifact_store
 from tesla_lab.store.datasets import DatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.leftovers import remove_leftovers
@@ -128,7 +128,7 @@ class Project:
         if not store.is_dir():
             logger.info("%s has no %s folder (a fresh clone?); creating an empty store", root, STORE_DIR)
         self.db = _open_db(self.location, store, timeout)
-        self.artifacts = ArtifactStore(store / "artifacts")
+        self.artifacts = open_artifact_store(self.location.artifacts, cache=store / "artifacts-cache")
         self.registry = ModelRegistry(self.db, self.artifacts)
         self.datasets = DatasetStore(self.db, store / "datasets")
         self.sweep_crashed()

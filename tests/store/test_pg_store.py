@@ -2,6 +2,7 @@
 
 import getpass
 import multiprocessing
+import os
 import socket
 
 import pytest
@@ -11,7 +12,7 @@ from tesla_lab.errors import ConfigError, StoreError
 from tesla_lab.store import Project
 from tesla_lab.store.liveness import current_host
 from tesla_lab.store.location import store_location
-from tesla_lab.store.schema import MIGRATIONS
+from tesla_lab.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 def free_port():
@@ -141,3 +142,48 @@ def test_two_processes_promoting_at_once_leave_one_production_version(tmp_path, 
     assert sorted(results.get(timeout=5) for _ in workers) == [1, 2]
     stages = sorted(project.registry.list_models("m")["stage"])
     assert stages == ["archived", "production"]
+
+
+# ------------------------------------------------------------------------------------------------ doctor
+def test_doctor_and_store_show_name_the_store_in_use(tmp_path, store_engine, capsys):
+    from tesla_lab.cli import main
+
+    pg_url = os.environ.get("TESLA_STORE_URL")
+    project = Project.init(tmp_path / "p")
+    assert main(["doctor", "--project", str(project.path)]) == 0
+    report = capsys.readouterr().out.splitlines()
+    if store_engine == "postgresql":
+        assert report[0] == f"ok       store: {pg_url} (TESLA_STORE_URL)"
+        assert report[1] == f"ok       server: {pg_url}: PostgreSQL answers, schema ok"
+    else:
+        assert report[0] == f"ok       store: sqlite file {project.path / '.tesla' / 'store.db'} (default)"
+    assert main(["store", "show", "--project", str(project.path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == f"schema version: {SCHEMA_VERSION}"
+
+
+def test_doctor_reports_a_server_that_is_down(tmp_path, monkeypatch, capsys):
+    from tesla_lab.cli import main
+
+    monkeypatch.delenv("TESLA_STORE_URL", raising=False)
+    root = with_store(tmp_path / "p", f"postgresql://tesla@127.0.0.1:{free_port()}/lab")
+    assert main(["doctor", "--project", str(root)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ok       store: postgresql://tesla@127.0.0.1:")
+    assert lines[0].endswith("(tesla.yaml store:)")
+    assert lines[1].startswith("PROBLEM  open: cannot use the PostgreSQL store") and len(lines) == 2
+
+
+def test_a_connection_lost_mid_transaction_writes_nothing_and_the_next_call_reconnects(pg_url):
+    import psycopg
+
+    from tesla_lab.store.pg import PgDatabase
+
+    db = PgDatabase(pg_url)
+    with pytest.raises(StoreError, match=r"cannot use the PostgreSQL store .*Check that the server is running"):
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('half', 'written')")
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends this session (a restart)
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            conn.execute("INSERT INTO meta (key, value) VALUES ('rest', 'written')")
+    assert db.query("SELECT key FROM meta WHERE key IN ('half', 'rest')") == []
