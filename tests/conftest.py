@@ -112,6 +112,13 @@ class PgCluster:
         self._admin.execute(f"CREATE DATABASE {name} TEMPLATE {'template0' if empty else 'tesla_template'}")
         return self.url(name)
 
+    def drop_database(self, url):
+        """Drop a database of :meth:`new_database` (its connections are ended first): keeps the disk use small."""
+        try:
+            self._admin.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+        except Exception as exc:  # noqa: BLE001  (a leftover database only costs disk space until the session ends)
+            print(f"could not drop {url}: {exc}")
+
     def stop(self):
         if self._admin is not None:
             self._admin.close()
@@ -142,8 +149,10 @@ def pg_cluster():
 
 @pytest.fixture
 def pg_url(pg_cluster):
-    """The URL of a new database holding an empty, current TESLA store."""
-    return pg_cluster.new_database()
+    """The URL of a new database holding an empty, current TESLA store (dropped after the test)."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,6 +10,7 @@ True
 >>> main(["doctor", "--project", root])  # doctest: +ELLIPSIS
 ok       store: sqlite file ...store.db (default)
 ok       quick_check: ...store.db: quick_check ok
+ok       artifacts: ...artifacts
 ok       disk: ...
 ok       leftovers: no temporary files of interrupted writes
 0

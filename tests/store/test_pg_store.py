@@ -187,3 +187,13 @@ def test_a_connection_lost_mid_transaction_writes_nothing_and_the_next_call_reco
                 admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
             conn.execute("INSERT INTO meta (key, value) VALUES ('rest', 'written')")
     assert db.query("SELECT key FROM meta WHERE key IN ('half', 'rest')") == []
+
+
+def test_store_repair_refuses_a_postgresql_store(tmp_path, monkeypatch):
+    from tesla_lab.store.repair import repair_store
+
+    monkeypatch.delenv("TESLA_STORE_URL", raising=False)
+    root = with_store(tmp_path / "p", "postgresql://tesla@db.lan/lab")
+    with pytest.raises(StoreError, match=r"store is postgresql://tesla@db.lan/lab \(tesla.yaml store:\): repair only "
+                                         r"rebuilds the default .tesla/store.db file; restore a server"):
+        repair_store(root)
