@@ -234,11 +234,10 @@ class PgDatabase:
             finally:
                 local.depth -= 1
             return
-        conn.execute("BEGIN")
         local.depth = 1
-        try:
-            conn.execute(f"SET LOCAL lock_timeout = {int(self.timeout * 1000)}")
-            conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        try:  # one round trip: begin, bound the wait, take the store's write lock
+            conn.execute(f"BEGIN; SET LOCAL lock_timeout = {int(self.timeout * 1000)}; "
+                         f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
             yield conn
             conn.execute("COMMIT")
         except BaseException:

@@ -114,9 +114,10 @@ def test_a_writer_waits_for_the_other_then_gives_a_clear_error(pg_url):
 
 # -------------------------------------------------------------------------------------- several writers
 def test_a_run_records_its_author_and_host(tmp_path, store_engine):
-    run = Project.init(tmp_path / "p").start_run(name="r")
-    row = run._db.query_one("SELECT author, host FROM runs WHERE id = ?", (run.id,))
-    assert (row["author"], row["host"]) == (getpass.getuser(), current_host())
+    project = Project.init(tmp_path / "p")
+    for run in (project.start_run(name="r"), project.start_run(name="q", status="queued")):
+        row = run._db.query_one("SELECT author, host FROM runs WHERE id = ?", (run.id,))
+        assert (row["author"], row["host"]) == (getpass.getuser(), current_host())
 
 
 def _promote(root, version, barrier, rounds, results):
