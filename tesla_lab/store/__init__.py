@@ -16,6 +16,7 @@ from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.artifacts_fs import FsArtifactStore
 from tesla_lab.store.callback import StoreCallback
 from tesla_lab.store.datasets import DatasetDiff, DatasetStore, DatasetVersion
+from tesla_lab.store.datasets_fs import FsDatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.leftovers import remove_leftovers
 from tesla_lab.store.liveness import process_identity, sweep_crashed_runs, sweep_dead_schedulers
@@ -33,6 +34,7 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "DatasetStore",
+    "FsDatasetStore",
     "DatasetVersion",
     "DatasetDiff",
     "ArtifactStore",

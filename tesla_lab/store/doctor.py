@@ -57,7 +57,8 @@ def diagnose(root: str | os.PathLike[str], *, full: bool = False) -> list[Findin
         return findings
     shared = location.engine == "postgresql" and "://" not in location.artifacts
     findings.append(Finding("artifacts", True, location.artifacts + (
-        "; a local folder: the other machines sharing this store cannot read these files (models, checkpoints): "
+        "; a local folder: the other machines sharing this store cannot read these files (models, checkpoints, "
+        "dataset snapshots): "
         "set artifacts: s3://bucket/prefix or file:///shared/folder in tesla.yaml" if shared else "")))
     free = shutil.disk_usage(root).free
     findings.append(Finding("disk", free >= LOW_DISK_BYTES,

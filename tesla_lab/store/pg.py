@@ -131,8 +131,7 @@ class PgDatabase:
     engine = "postgresql"
     read_only = False
 
-    def __init__(self, url: str, *, timeout: float = 30.0, create: bool = True,
-                 migrations: Sequence[Sequence[str]] | None = None) -> None:
+    def __init__(self, url: str, *, timeout: float = 30.0, migrations: Sequence[Sequence[str]] | None = None) -> None:
         if not timeout > 0:
             raise ConfigError(f"timeout must be > 0 seconds; got {timeout!r}")
         _psycopg()

@@ -99,6 +99,15 @@ def _open_db(location: StoreLocation, store: Path, timeout: float) -> Any:
     return Database(location.path, timeout=timeout, create=_may_create_store(store) if default else True)
 
 
+def _dataset_store(db: Any, folder: Path, artifacts: str) -> DatasetStore:
+    """Snapshots in ``.tesla/datasets``; also on the artifacts' file system when that is a URL (shared)."""
+    if "://" in artifacts:
+        from tesla_lab.store.datasets_fs import FsDatasetStore
+
+        return FsDatasetStore(db, folder, artifacts)
+    return DatasetStore(db, folder)
+
+
 def _reopen(path: str, timeout: float) -> Project:
     return Project(path, timeout=timeout)
 
@@ -130,7 +139,7 @@ class Project:
         self.db = _open_db(self.location, store, timeout)
         self.artifacts = open_artifact_store(self.location.artifacts, cache=store / "artifacts-cache")
         self.registry = ModelRegistry(self.db, self.artifacts)
-        self.datasets = DatasetStore(self.db, store / "datasets")
+        self.datasets = _dataset_store(self.db, store / "datasets", self.location.artifacts)
         self.sweep_crashed()
         remove_leftovers(store)  # temporary files of writes a kill interrupted (a minute old or more)
 

@@ -2,6 +2,7 @@
 
 import uuid
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -66,3 +67,7 @@ def test_two_machines_share_runs_and_artifact_files_through_the_store_url_and_a_
     assert seen.artifact_path("weights.bin").read_bytes() == b"\x00\x01tensor"
     assert seen.artifact_path("weights.bin").is_relative_to(tmp_path / "bob" / ".tesla" / "artifacts-cache")
     assert b.runs()["name"].tolist() == ["from-alice"]
+    a.datasets.snapshot("iris", pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]}), message="by alice")
+    shared_files = sorted(p.name for p in (shared / "datasets").rglob("*.parquet"))
+    assert shared_files == [f"{a.datasets.get('iris').sha256}.parquet"]
+    pd.testing.assert_frame_equal(b.datasets.load_version("iris"), a.datasets.load_version("iris"))
