@@ -124,6 +124,11 @@ class ArtifactStore:
                 if sub.is_dir() and len(sub.name) == 2:
                     yield from (p.name for p in sorted(sub.iterdir()) if _SHA.match(p.name))
 
+    def delete(self, sha: str) -> None:
+        """Remove the file of artifact ``sha`` (nothing when it is not there); the caller checked that no row of
+        the store references it."""
+        self._target(check_sha(sha)).unlink(missing_ok=True)
+
     # ------------------------------------------------------------------------------------------- writes
     def _write(self, sha: str, chunks: Iterable[bytes]) -> None:
         """Write ``chunks`` atomically as artifact ``sha``; raise when their hash is not ``sha``."""
