@@ -36,7 +36,7 @@ from tesla_lab.errors import AutoMLError, ConfigError
 from tesla_lab.store import Project
 from tesla_lab.workflow import resolve_data
 
-__all__ = ["join_search", "start_workers", "wait_ready", "stop_workers", "sampler_for"]
+__all__ = ["join_search", "start_workers", "wait_ready", "stop_workers", "sampler_for", "search_time_left"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,14 @@ def join_search(project: Project, storage: str, study_name: str, *, index: int |
     return objective.records
 
 
+def search_time_left(storage: str, study_name: str) -> float:
+    """Seconds until the time budget of the search in ``study_name`` ends (0 when it has)."""
+    import optuna
+
+    attrs = _load(optuna, open_storage(storage), storage, study_name).user_attrs
+    return max(float(attrs.get("tesla_deadline", 0.0)) - time.time(), 0.0)
+
+
 # ------------------------------------------------------------------------------------------ local processes
 class LocalWorker:
     """A worker process this search started, with its log file."""
@@ -120,16 +128,20 @@ class LocalWorker:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def start_workers(project: Project, storage: str, study_name: str, count: int) -> list[LocalWorker]:
-    """Start ``count`` worker processes joining ``study_name`` (worker indexes 1..count); each logs to a file."""
+def start_workers(project: Project, storage: str, study_name: str, count: int,
+                  first_index: int | None = 1) -> list[LocalWorker]:
+    """Start ``count`` worker processes joining ``study_name`` (sampler seeds ``first_index``, +1, ...; ``None``:
+    unseeded, for workers joining from another machine); each logs to a file."""
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])  # the same tesla_lab, also from a source checkout
     env["PYTHONPATH"] = os.pathsep.join([package_root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     workers = []
-    for index in range(1, count + 1):
-        fd, name = tempfile.mkstemp(prefix=f"tesla-automl-worker{index}-", suffix=".log")
+    for i in range(count):
+        fd, name = tempfile.mkstemp(prefix=f"tesla-automl-worker{i + 1}-", suffix=".log")
         cmd = [sys.executable, "-m", "tesla_lab.automl", "--project", str(project.path), "--storage", storage,
-               "--study", study_name, "--index", str(index)]
+               "--study", study_name]
+        if first_index is not None:
+            cmd += ["--index", str(first_index + i)]
         with os.fdopen(fd, "wb") as log:
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         workers.append(LocalWorker(proc, Path(name)))

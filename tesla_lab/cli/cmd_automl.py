@@ -122,7 +122,7 @@ def _trial_line(record: Any) -> None:
 
 
 def _join(args: argparse.Namespace, project: Any) -> int:
-    from tesla_lab.automl.workers import join_search
+    from tesla_lab.automl.workers import join_search, search_time_left, start_workers, stop_workers
     from tesla_lab.errors import ConfigError
 
     if not args.storage or not args.study:
@@ -132,11 +132,18 @@ def _join(args: argparse.Namespace, project: Any) -> int:
         raise ConfigError("--join needs a storage every machine reaches: an RDB URL (postgresql://user@host/db) or "
                           "journal:///abs/path.log on a shared file system; got 'project'")
     quiet = args.quiet or args.json
-    records = join_search(project, args.storage, args.study, on_trial=() if quiet else _trial_line)
+    extra = start_workers(project, args.storage, args.study, (args.workers or 1) - 1, first_index=None)
+    done = False
+    try:
+        records = join_search(project, args.storage, args.study, on_trial=() if quiet else _trial_line)
+        done = True
+    finally:  # the others end with the search (its trials or its budget); after an error they are stopped
+        stop_workers(extra, timeout=search_time_left(args.storage, args.study) + 60 if done else 0)
     if args.json:
         out(to_json({"study": args.study, "trials": [r.to_dict() for r in records]}))
     else:
-        out(f"joined {args.study}: ran {len(records)} trial(s); the leader lists them in its leaderboard")
+        more = f" (and {len(extra)} more process(es) here)" if extra else ""
+        out(f"joined {args.study}: ran {len(records)} trial(s){more}; the leader lists them in its leaderboard")
     return 0
 
 
