@@ -114,6 +114,9 @@ def train_on_nodes(
         if not name:
             raise ConfigError("train_on_nodes needs name= (the registry name of the model), or resume=RUN_ID")
         cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(dict(config or {}))
+        if cfg.framework == "scikit-learn" or str(cfg.family or "").startswith("sklearn:"):
+            raise ConfigError(f"{cfg.family or 'a scikit-learn model'} is fitted in one go by one process; "
+                              "several processes or nodes train torch and tt models (data-parallel) only")
         fd, config_file = tempfile.mkstemp(prefix="tesla-train-", suffix=".yaml")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(cfg.to_yaml())

@@ -184,6 +184,10 @@ def train_model(
         raise ConfigError(f"resume= continues a torch training from a checkpoint; {family} models are fitted in one "
                           "go, so train again without resume")
 
+    env = distributed_env()
+    if env is not None and env.world_size > 1 and estimator.framework != "torch":
+        raise ConfigError(f"{family} is a {estimator.framework} model, fitted in one go by one process; several "
+                          "processes (--nproc/--nodes, torchrun) train torch and tt models data-parallel only")
     if replica:
         return _train_replica(cfg, name, source, prep, family, target, estimator, callbacks, resume)
 

@@ -139,8 +139,23 @@ def test_a_lost_node_fails_the_run_with_its_cause_and_resume_continues_it(tmp_pa
     ({"nodes": 2, "master": "node0", "node_rank": 0}, r"rdzv_endpoint must be 'HOST:PORT' .* got 'node0'"),
     ({"nproc": 0}, r"nproc must be an integer >= 1 \(processes per node"),
     ({"dist_timeout": 0}, r"dist_timeout must be a positive number of seconds; got 0"),
+    ({"config": {"framework": "scikit-learn", "family": "sklearn:ridge"}},
+     r"sklearn:ridge is fitted in one go by one process; several processes"),
 ])
 def test_bad_multinode_options_are_refused_before_anything_starts(tmp_path, kwargs, message, monkeypatch):
     monkeypatch.setattr("tesla_lab.train.launch.subprocess.Popen", None)  # nothing may be started
     with pytest.raises(ConfigError, match=message):
-        train_on_nodes(tmp_path, {"epochs": 1}, name="m", **kwargs)
+        train_on_nodes(tmp_path, kwargs.pop("config", {"epochs": 1}), name="m", **kwargs)
+
+
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_a_scikit_learn_model_under_torchrun_is_refused_on_every_rank_before_anything_is_stored(tmp_path, monkeypatch,
+                                                                                               rank):
+    project = Project.init(tmp_path / "proj")
+    for key, value in {"RANK": rank, "WORLD_SIZE": "2", "LOCAL_RANK": rank}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError, match=r"sklearn:ridge is a scikit-learn model, fitted in one go by one process; "
+                                          r"several processes \(--nproc/--nodes, torchrun\) train torch and tt"):
+        train_model(project, {"dataset": "diabetes", "framework": "scikit-learn", "family": "sklearn:ridge"},
+                    name="ridge")
+    assert project.runs().empty and project.datasets.list_datasets().empty
