@@ -11,6 +11,7 @@ model registry, plus the trainer callback that fills it.
 0  try-1  finished  0.25
 """
 
+from tesla_lab.store.annotations import archive_run, delete_run, set_note, tag_run
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.callback import StoreCallback
 from tesla_lab.store.datasets import DatasetDiff, DatasetStore, DatasetVersion
@@ -44,4 +45,8 @@ __all__ = [
     "MODEL_STAGES",
     "prune_checkpoints",
     "remove_leftovers",
+    "tag_run",
+    "set_note",
+    "archive_run",
+    "delete_run",
 ]
