@@ -122,7 +122,7 @@ class ModelPage(pn.viewable.Viewer):
         self.image_input.visible = bool(s.image_shape)
         self.stats.object = f"**{s.stats_text()}**"
         offer = s.padding_offer()  # a prime feature count (wine: 13) cannot feed a TT layer: one click pads it
-        self.pad.param.update(visible=offer is not None, name=f"Pad inputs to {offer} (zero features)" if offer
+        self.pad.param.update(visible=offer is not None, label=f"Pad inputs to {offer} (zero features)" if offer
                               else "Pad inputs")
         set_table(self.summary, s.summary_table())
 

@@ -16,7 +16,7 @@ def test_a_prime_feature_count_offers_padding_and_the_padded_model_trains(tmp_pa
                                                           "tt_rank": 4, "in_shape": "", "out_shape": ""}])
     page = ModelPage(state)
     assert not state.can_launch and "in_features=13 is prime" in state.error
-    assert page.pad.visible and page.pad.name == "Pad inputs to 15 (zero features)"
+    assert page.pad.visible and page.pad.label == "Pad inputs to 15 (zero features)"
     page.pad.clicks += 1  # the one click
     assert state.can_launch and not page.pad.visible
     table = state.summary_table()
