@@ -120,9 +120,11 @@ def metric_charts(history: pd.DataFrame, *, smoothing: float = 0.0, log_y: bool 
                                          line={"color": line_color, "dash": dash}, marker={"size": 4},
                                          legendgroup=label, showlegend=label not in in_legend), row=r, col=c)
                 in_legend.add(label)
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_xaxes(title_text="epoch", rangemode="tozero", dtick=1 if frame["step"].nunique() <= 20 else None)
     if log_y:
         fig.update_yaxes(type="log")
+    if not multi and all(list(g) == ["train"] for g in groups.values()):
+        fig.update_layout(showlegend=False)  # one line per chart: a legend saying "train" tells nothing
     fig.update_layout(title=title or None, template=_TEMPLATE, height=max(300, 280 * rows + 60),
                       margin={"l": 50, "r": 20, "t": 60 if title else 40, "b": 40},
                       legend={"orientation": "h", "y": -0.08 if rows == 1 else -0.04})
@@ -152,9 +154,14 @@ def params_scatter(runs: pd.DataFrame, metric: str, *, selected: Sequence[str] =
         textposition="top center", hovertext=text, hoverinfo="text+y",
         marker={"size": [14 if c else 9 for c in chosen], "color": ["#d62728" if c else "#1f77b4" for c in chosen],
                 "line": {"width": 1, "color": "white"}}))
-    fig.update_xaxes(type="log", title_text="parameters (log scale)")
-    fig.update_yaxes(title_text=metric)
-    fig.update_layout(title=title or f"{metric} vs parameters ({len(frame)} runs)", template=_TEMPLATE, height=380,
+    lo, hi = math.log10(float(frame["n_params"].min())), math.log10(float(frame["n_params"].max()))
+    pad = max(0.25, (hi - lo) * 0.12)  # room for the run names written beside the points
+    fig.update_xaxes(type="log", title_text="parameters (log scale)", range=[lo - pad, hi + pad])
+    ys = frame[metric].astype(float)
+    span = max(float(ys.max() - ys.min()), abs(float(ys.max())) * 0.02, 1e-9)
+    fig.update_yaxes(title_text=metric, range=[float(ys.min()) - 0.15 * span, float(ys.max()) + 0.25 * span])
+    count = f"{len(frame)} run" + ("s" if len(frame) != 1 else "")
+    fig.update_layout(title=title or f"{metric} vs parameters ({count})", template=_TEMPLATE, height=380,
                       margin={"l": 50, "r": 20, "t": 50, "b": 40})
     return fig
 

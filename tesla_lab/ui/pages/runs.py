@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from tesla_lab.ui.pages.common import pn, set_table, status_line, sync, table
@@ -29,9 +30,17 @@ _ROUNDED = ('<span title="<%= value %>"><%= (value === null || value === undefin
 _RATIO = ('<span title="<%= value %>"><%= (value === null || value === undefined || value !== value) ? "" : '
           'Number(value).toFixed(1) + "x" %></span>')
 _TEXT = '<span title="<%= value %>"><%= value %></span>'
-_WIDTHS = {"id": 78, "name": 150, "status": 78, "epochs": 68, "resumed": 50, "params": 78, "compression": 72,
-           "dataset": 95, "family": 85, "tags": 105, "note": 115, "author": 70, "commit": 66, "created": 92,
-           "duration": 68}
+# every column gets a share of the width and its text wraps: at 1440 px nothing is cut off or scrolls sideways
+_WIDTHS = {"id": "7.5%", "name": "11.5%", "status": "6.5%", "epochs": "6%", "resumed": "6%", "params": "6%",
+           "compression": "9.5%", "dataset": "6%", "family": "7%", "tags": "7%", "note": "9%", "by": "6%"}
+_METRIC_WIDTH = "7.5%"
+_WRAP = [":host .tabulator {font-size: 13px;}",
+         ":host .tabulator-row .tabulator-cell {white-space: normal !important; overflow-wrap: break-word;"
+         " text-overflow: clip !important;}",
+         ":host .tabulator-col .tabulator-col-title {white-space: normal !important; text-overflow: clip !important;}",
+         # the sort arrow only on the sorted column: it no longer eats 25 px of every narrow header
+         ":host .tabulator-col[aria-sort='none'] .tabulator-col-sorter {display: none !important;}",
+         ":host .tabulator-col[aria-sort='none'] .tabulator-col-title {padding-right: 0 !important;}"]
 
 
 def _heading(text: str, level: int = 4) -> Any:
@@ -46,9 +55,9 @@ def _formatters(columns: list[str]) -> dict[str, Any]:
     for c in columns:
         if c == "compression":
             out[c] = HTMLTemplateFormatter(template=_RATIO)
-        elif c in ("params", "duration") or c.startswith(("test_", "val_")) or c in ("loss", "accuracy"):
+        elif c == "params" or c.startswith(("test_", "val_")) or c in ("loss", "accuracy"):
             out[c] = HTMLTemplateFormatter(template=_ROUNDED)
-        elif c in ("name", "tags", "note"):
+        elif c in ("name", "tags", "note", "by"):
             out[c] = HTMLTemplateFormatter(template=_TEXT)
     return out
 
@@ -68,7 +77,7 @@ class RunsPage(pn.viewable.Viewer):
                         for name, label in (("status_filter", "Status"), ("dataset_filter", "Dataset"),
                                             ("family_filter", "Family"))]
         self.table = table(selectable="checkbox", page_size=15, css_classes=["tesla-runs-table"],
-                           layout="fit_data_fill", widths=_WIDTHS)
+                           layout="fit_columns", stylesheets=_WRAP)
         self.tags = pn.widgets.TextInput(label="Tags", placeholder="baseline, tt-8", width=200)
         self.save_tags = pn.widgets.Button(label="Save tags", width=90, align="end")
         self.note = pn.widgets.TextInput(label="Note", placeholder="what this run taught you", width=320)
@@ -83,20 +92,22 @@ class RunsPage(pn.viewable.Viewer):
                               self.confirm, self.cancel, visible=False, css_classes=["tesla-run-actions"])
         self.smoothing = pn.widgets.FloatSlider.from_param(s.param.smoothing, label="Smoothing", step=0.05,
                                                            width=220)
-        self.log_y = pn.widgets.Checkbox.from_param(s.param.log_y, label="log scale", align="end")
+        self.log_y = pn.widgets.Checkbox.from_param(s.param.log_y, label="log scale", align="end", css_classes=["tesla-log-y"])
         self.plot = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False, css_classes=["tesla-overlay"])
-        self.compare = table(show_index=False, pagination=None, css_classes=["tesla-compare"], layout="fit_data_fill")
+        self.compare = table(show_index=False, pagination=None, css_classes=["tesla-compare"], layout="fit_data_fill",
+                             selectable=False,
+                             hidden_columns=["index"], stylesheets=_WRAP[:3])
         # rows whose values differ between the runs (marked "≠" in the first column) get an amber background
         self.compare.style.apply(lambda row: ["background-color: #fff3cd" if row.iloc[0] else ""] * len(row), axis=1)
         self.score = pn.widgets.Select.from_param(s.param.score, label="Score (y)", width=180)
         self.scatter = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False,
                                       css_classes=["tesla-scatter"])
         self.report = pn.pane.Plotly(None, sizing_mode="stretch_width", css_classes=["tesla-report"])
-        self.per_class = table(page_size=20, css_classes=["tesla-per-class"], width=420, sizing_mode="fixed")
+        self.per_class = table(pagination=None, css_classes=["tesla-per-class"], width=420, sizing_mode="fixed")
         self.system = pn.pane.Plotly(None, sizing_mode="stretch_width", css_classes=["tesla-system"])
         self.study = pn.pane.Plotly(None, sizing_mode="stretch_width", css_classes=["tesla-study"])
         self.details = pn.Column(_heading("The selected run"), pn.Row(self.report, self.per_class), self.system,
-                                 self.study, visible=False, sizing_mode="stretch_width")
+                                 self.study, visible=False, sizing_mode="stretch_width", css_classes=["tesla-run-details"])
         self.model_name = pn.widgets.TextInput.from_param(s.param.model_name, label="Registry name",
                                                           placeholder="default: the run's model name")
         self.promote = pn.widgets.Button(label="Promote to production", color="success", align="end")
@@ -104,11 +115,13 @@ class RunsPage(pn.viewable.Viewer):
         self.models = table(page_size=5)
         self._ids: list[str] = []
         self._busy = False
+        self._lock = threading.Lock()
         self._callback: Any = None
         self.refresh.on_click(lambda _: s.refresh())
         self.promote.on_click(lambda _: s.promote())
-        self.save_tags.on_click(lambda _: s.set_tags(self.tags.value))
-        self.save_note.on_click(lambda _: s.set_note(self.note.value))
+        # value_input: what is typed now (value follows only on Enter or blur, which may come after the click)
+        self.save_tags.on_click(lambda _: s.set_tags(self.tags.value_input))
+        self.save_note.on_click(lambda _: s.set_note(self.note.value_input))
         self.archive.on_click(lambda _: s.archive())
         self.delete.on_click(lambda _: s.request_delete())
         self.confirm.on_click(lambda _: s.confirm_delete())
@@ -133,7 +146,8 @@ class RunsPage(pn.viewable.Viewer):
 
     def _selected(self, event: Any) -> None:
         if not self._busy:
-            self.state.selected = [self._ids[i] for i in event.new if i < len(self._ids)]
+            with self._lock:  # events run on worker threads: read the latest selection, not this event's
+                self.state.selected = [self._ids[i] for i in self.table.selection if i < len(self._ids)]
 
     def _table_changed(self, *_: Any) -> None:
         s = self.state
@@ -142,6 +156,10 @@ class RunsPage(pn.viewable.Viewer):
         self._busy = True
         try:
             self.table.formatters = _formatters(list(shown.columns))
+            self.table.widths = {c: _WIDTHS.get(c, _METRIC_WIDTH) for c in shown.columns}
+            self.table.titles = {c: c.replace("_", " ") for c in shown.columns if "_" in c}
+            # the resumed count only where some run was resumed
+            self.table.hidden_columns = [] if shown.empty or shown["resumed"].any() else ["resumed"]
             set_table(self.table, shown)
             self.table.selection = [self._ids.index(i) for i in s.selected if i in self._ids]
         finally:
@@ -176,8 +194,9 @@ class RunsPage(pn.viewable.Viewer):
         self.actions.visible = one
         if one and s.table is not None:
             row = s.table.set_index("id").loc[s.selected[0]]
-            self.tags.value = ", ".join(row["tags"] or [])
-            self.note.value = row["note"] or ""
+            tags, note = ", ".join(row["tags"] or []), row["note"] or ""
+            self.tags.param.update(value=tags, value_input=tags)
+            self.note.param.update(value=note, value_input=note)
         report, system, study = (s.report_figure(), s.system_figure(), s.study_figure()) if one else (None,) * 3
         self._show(self.report, report)
         per_class = s.per_class() if one else None

@@ -2,8 +2,8 @@
 not ``32.0``), a model's layer list as a line a person reads, and a comparison of runs with the rows that differ
 marked. Pure functions shared by the dashboard and the notebook widgets.
 
->>> readable(32.0), readable(0.912345678), readable(17672.31), readable(True), readable(None)
-('32', '0.9123', '17,670', 'yes', '')
+>>> readable(32.0), readable(52650), readable(0.912345678), readable(17672.31), readable(True), readable(None)
+('32', '52,650', '0.9123', '17,670', 'yes', '')
 >>> layers_text([{"type": "Dense", "units": 32, "activation": "relu", "tt_rank": 4},
 ...              {"type": "Dropout", "rate": 0.1}, {"type": "Dense", "units": 10}])
 'TT(32, rank 4, relu) → Dropout(0.1) → Dense(10)'
@@ -83,9 +83,9 @@ def readable(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return str(value)
+        return f"{value:,}"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else sig4(value)
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else sig4(value)
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
         try:
             return readable(value.item())

@@ -147,12 +147,13 @@ class RunsState(StateBase):
         return frame[keep]
 
     def display_table(self) -> pd.DataFrame:
-        """The table as shown: short ids, lifecycle, size (``params``, ``compression``), the headline metrics as
-        numbers (the views round them for reading), dataset, family, tags, note, author and commit."""
+        """The table as shown: short ids, lifecycle, size (``params``, ``compression``), the two headline metrics
+        as numbers (the views round them for reading), dataset, family, tags, note, who ran it (author and
+        commit); newest first."""
         frame = self.filtered()
-        metrics = [c for c in _SCORES if c in frame.columns][:4]
+        metrics = [c for c in _SCORES if c in frame.columns][:2]
         columns = ["id", "name", "status", "epochs", "resumed", "params", "compression", *metrics, "dataset", "family",
-                   "tags", "note", "author", "commit", "created", "duration"]
+                   "tags", "note", "by"]
         if frame.empty:
             return pd.DataFrame(columns=columns)
         shown = pd.DataFrame(index=frame.index)
@@ -172,10 +173,8 @@ class RunsState(StateBase):
         shown["family"] = _column(frame, "param.family").fillna("").astype(str)
         shown["tags"] = frame["tags"].map(lambda t: ", ".join(t or []))
         shown["note"] = frame["note"].fillna("")
-        shown["author"] = frame["author"].fillna("")
-        shown["commit"] = frame["git_commit"].fillna("").astype(str).str[:7]
-        shown["created"] = frame["created"].dt.strftime("%m-%d %H:%M")
-        shown["duration"] = frame["duration"]
+        commits = frame["git_commit"].fillna("").astype(str).str[:7]
+        shown["by"] = [f"{a or '?'} @ {c}" if c else (a or "") for a, c in zip(frame["author"], commits)]
         return shown.reset_index(drop=True)
 
     def _names(self) -> dict[str, str]:
@@ -267,6 +266,8 @@ class RunsState(StateBase):
             values: dict[str, Any] = {"status": row["status"], "dataset": row["dataset"],
                                       "tags": ", ".join(row["tags"] or []), "note": row["note"]}
             values |= {p[len("param."):]: row[p] for p in params}
+            if isinstance(values.get("compression"), float) and values["compression"] == values["compression"]:
+                values["compression"] = f"{values['compression']:.1f}x"  # as the summary writes it
             values |= {m: row[m] for m in metrics}
             columns[names.get(str(run_id), str(run_id)[:8])] = {k: v for k, v in values.items()
                                                                 if not _missing(v)}

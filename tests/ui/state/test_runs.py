@@ -119,7 +119,7 @@ def test_the_table_shows_size_rounded_metrics_tags_and_filters(tmp_path):
     assert row["params"] == 706 and row["compression"] == pytest.approx(6.076, rel=1e-3)
     assert row["test_accuracy"] == 0.912345678  # the view rounds; the full value stays for the hover
     assert (row["tags"], row["note"], row["epochs"]) == ("baseline", "rank 4 is enough", "3/3")
-    assert row["author"] and len(shown.columns) == len(set(shown.columns))
+    assert row["by"].startswith(project.runs().iloc[0]["author"]) and len(shown.columns) == len(set(shown.columns))
     state.search = "BASELINE"
     assert state.display_table()["name"].tolist() == ["digits-tt"]
     state.search = ""
@@ -155,7 +155,7 @@ def test_compare_display_marks_differences_and_reads_layers_and_integers(tmp_pat
     rows = dict(zip(frame["field"], zip(frame["a"], frame["b"], differs)))
     assert rows["batch_size"] == ("32", "32", False)
     assert rows["model.layers"] == ("TT(64, rank 4, relu) → Dropout(0.1)", "TT(64, rank 4, relu)", True)
-    assert rows["n_params"] == ("706", "4290", True)
+    assert rows["n_params"] == ("706", "4,290", True) and rows["compression"] == ("6.1x", "1.0x", True)
     assert rows["test_accuracy"] == ("0.9", "0.95", True)
     assert list(frame.columns) == ["field", "a", "b"]
 
