@@ -92,7 +92,8 @@ class RunsPage(pn.viewable.Viewer):
                               self.confirm, self.cancel, visible=False, css_classes=["tesla-run-actions"])
         self.smoothing = pn.widgets.FloatSlider.from_param(s.param.smoothing, label="Smoothing", step=0.05,
                                                            width=220)
-        self.log_y = pn.widgets.Checkbox.from_param(s.param.log_y, label="log scale", align="end", css_classes=["tesla-log-y"])
+        self.log_y = pn.widgets.Checkbox.from_param(s.param.log_y, label="log scale", align="end",
+                                                    css_classes=["tesla-log-y"])
         self.plot = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False, css_classes=["tesla-overlay"])
         self.compare = table(show_index=False, pagination=None, css_classes=["tesla-compare"], layout="fit_data_fill",
                              selectable=False,
@@ -107,7 +108,8 @@ class RunsPage(pn.viewable.Viewer):
         self.system = pn.pane.Plotly(None, sizing_mode="stretch_width", css_classes=["tesla-system"])
         self.study = pn.pane.Plotly(None, sizing_mode="stretch_width", css_classes=["tesla-study"])
         self.details = pn.Column(_heading("The selected run"), pn.Row(self.report, self.per_class), self.system,
-                                 self.study, visible=False, sizing_mode="stretch_width", css_classes=["tesla-run-details"])
+                                 self.study, visible=False, sizing_mode="stretch_width",
+                                 css_classes=["tesla-run-details"])
         self.model_name = pn.widgets.TextInput.from_param(s.param.model_name, label="Registry name",
                                                           placeholder="default: the run's model name")
         self.promote = pn.widgets.Button(label="Promote to production", color="success", align="end")
