@@ -139,9 +139,12 @@ def test_runs_page_in_the_browser(runs_dashboard):
     # Refresh re-reads without restyling the page (no Markdown anchors, same heading)
     heading = page.locator(".tesla-page-runs h2").first
     before = heading.evaluate("el => getComputedStyle(el).color + getComputedStyle(el).fontSize")
+    colours = "els => els.map(e => getComputedStyle(e).color)"
+    links = page.locator("a, code").evaluate_all(colours)
     page.get_by_role("button", name="Refresh").click()
     page.wait_for_timeout(1000)
     assert heading.evaluate("el => getComputedStyle(el).color + getComputedStyle(el).fontSize") == before
+    assert page.locator("a, code").evaluate_all(colours) == links  # links keep their colour
     assert page.get_by_text("¶").count() == 0
 
     # compare two runs: one chart per metric, one table on one page with differing rows marked
@@ -201,5 +204,37 @@ def test_runs_page_in_the_browser(runs_dashboard):
     expect(page.locator(".tesla-runs-table .tabulator-row")).to_have_count(1)
     expect(page.locator(".tesla-scatter .gtitle")).to_contain_text("(1 run)")  # the scatter follows the filter
     _shot(page, "search")
+    page.close()
+    assert errors == [], errors
+
+
+def test_wine_offers_padding_in_the_model_tab(runs_dashboard):
+    """13 wine features (a prime) cannot feed the TT layer: the Model tab offers one click that pads to 15, and
+    the summary then shows the TT layer as TT with its ranks and compression."""
+    from playwright.sync_api import expect
+
+    browser, url, _, _ = runs_dashboard
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(30_000)
+    page.goto(url + "/", timeout=60_000)
+    page.locator("select").first.select_option("wine", timeout=60_000)
+    page.get_by_role("button", name="Load sample").click()
+    expect(page.get_by_text("loaded sample 'wine'")).to_be_visible(timeout=60_000)
+    _tab(page, "Model")
+    pad = page.get_by_role("button", name="Pad inputs to 15 (zero features)")
+    expect(pad).to_be_visible()
+    expect(page.locator(".tesla-status")).to_contain_text("in_features=13 is prime")
+    _shot(page, "wine-offer")
+    pad.click()
+    expect(page.get_by_text("valid model: ready to train")).to_be_visible()
+    expect(pad).to_be_hidden()
+    summary = page.locator(".tesla-page-model .tabulator").last
+    tt_row = summary.locator(".tabulator-row").filter(has_text="layer 2 (TT)")
+    expect(tt_row.locator("[tabulator-field='type']")).to_have_text("TT")
+    expect(tt_row.locator("[tabulator-field='compression']")).to_contain_text("x")
+    _shot(page, "wine-padded")
+    _shot(page, "wine-summary", summary)
     page.close()
     assert errors == [], errors
