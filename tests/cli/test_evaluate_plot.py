@@ -29,3 +29,15 @@ def test_a_regression_page_plots_predicted_against_true(tmp_path, tesla):
     code, _, _ = tesla("--project", tmp_path / "p", "evaluate", "-m", "dia", "-d", "diabetes", "--plot", out)
     page = out.read_text()
     assert code == 0 and "Predicted vs true (442 test rows)" in page and '"name":"y = x"' in page
+
+
+def test_train_summary_shows_tt_layers_with_ranks_and_compression(tmp_path, tesla):
+    Project.init(tmp_path)
+    code, out, _ = tesla("--project", tmp_path, "train", "-m", "d", "-d", "digits", "--family", "tt_mlp",
+                         "--iterations", "1", "-q", "--summary")
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("Layer"))
+    assert header.split() == ["Layer", "Type", "TT", "ranks", "Output", "shape", "Params", "Dense-equiv.",
+                              "Compression"]
+    body = next(line for line in out.splitlines() if line.startswith("body"))
+    assert "TT+ReLU+TT+ReLU" in body and "1-4-1" in body and body.rstrip().endswith("7.2x") and "Dense" not in body
