@@ -83,9 +83,12 @@ def _free_port(host: str) -> int:
 
 def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                     token: str | None = None, show: bool = False, threaded: bool = False,
-                    allow_websocket_origin: Sequence[str] | None = None, sample: str | None = "digits") -> Any:
+                    allow_websocket_origin: Sequence[str] | None = None, sample: str | None = "digits",
+                    warm_worker: bool = True) -> Any:
     """Start the Panel server for ``project`` and return it (``threaded=True``: in a background thread, for
     tests; otherwise this call blocks until Ctrl-C). ``port=0`` picks a free port (``server.port`` tells which).
+    ``warm_worker`` keeps one training worker with its imports done (:mod:`tesla_lab.jobs.warm`): a Train click
+    starts training at once instead of after the ~4 s a new Python process needs for torch.
     """
     from tesla_lab.store import Project
     from tesla_lab.ui.pages.common import pn
@@ -95,6 +98,10 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     if not isinstance(project, Project):
         project = open_project(project)
     root = str(project.path)
+    if warm_worker:
+        from tesla_lab.jobs.warm import keep_warm
+
+        keep_warm(project)
     if port == 0:
         port = _free_port(host)
     origins = list(allow_websocket_origin or [])

@@ -19,6 +19,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync"]
 
 pytestmark = pytest.mark.slow
+PROJECT: dict[str, str] = {}  # the served project's folder (set by the dashboard fixture)
 
 
 def _skip(reason: str) -> None:
@@ -45,7 +46,7 @@ def dashboard(tmp_path_factory):
     from tesla_lab.ui.serve import serve_dashboard
 
     old = os.environ.get("TESLA_DEMO_DIR")
-    os.environ["TESLA_DEMO_DIR"] = str(tmp_path_factory.mktemp("demo"))  # `make run` with no project around
+    os.environ["TESLA_DEMO_DIR"] = PROJECT["path"] = str(tmp_path_factory.mktemp("demo"))  # `make run`: no project
     try:
         server = serve_dashboard(None, port=0, threaded=True)
     finally:
@@ -138,16 +139,16 @@ def test_dashboard_end_to_end(browser, dashboard):
 
 
 def _worker_pid(run_prefix):
-    """The pid of the training worker of the run whose id starts with ``run_prefix`` (from /proc)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"tesla_lab.jobs.worker" in args and any(a.startswith(run_prefix.encode()) for a in args):
-                return int(entry.name)
-    return None
+    """The pid of the training worker of the run whose id starts with ``run_prefix``: the one the run recorded (a
+    warm worker got its run on stdin, so its command line does not name it), checked to be a live worker."""
+    from tesla_lab.store import Project
+
+    pid = Project(PROJECT["path"]).get_run(run_prefix).info()["pid"]
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return int(pid) if b"tesla_lab.jobs.worker" in args else None
 
 
 def _text(pane):
