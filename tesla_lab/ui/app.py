@@ -10,6 +10,7 @@ and the Monitor page of a served model (:class:`~tesla_lab.ui.state.MonitorState
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -76,10 +77,14 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
                 pages["Monitor"].stop_polling()
 
         tabs.param.watch(monitor_shown, ["active"])
+    # the project's folder in the header, on every page: which project this dashboard shows is never a guess
+    header = pn.pane.HTML(f'<span title="the project this dashboard shows">project {html.escape(str(project.path))}'
+                          "</span>", css_classes=["tesla-project-path"], align="center",
+                          styles={"color": "white", "font-family": "monospace", "font-size": "14px"})
     template = pn.template.FastListTemplate(
         title=f"TESLA Lab: {project.name}", sidebar=[pn.pane.Markdown(_SIDEBAR.format(name=project.name,
                                                                                        path=project.path))],
-        main=[tabs], accent="#3f51b5", sidebar_width=300,
+        header=[header], main=[tabs], accent="#3f51b5", sidebar_width=300,
     )
     template.workbench = bench  # for tests and debugging: the session's state
     template.pages = pages
