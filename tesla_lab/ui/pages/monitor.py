@@ -73,7 +73,12 @@ class MonitorPage(pn.viewable.Viewer):
         if seen == self._deployed_seen:
             return False
         self._deployed_seen = seen
-        set_table(self.deployed, frame)
+        # words, not Tabulator's tick / cross icons; short ids and paths: every column fits at 1440 px
+        root = None if self.state.project is None else str(self.state.project.path) + "/"
+        set_table(self.deployed, frame.assign(
+            exported=frame["exported"].map({True: "yes", False: "not yet"}),
+            run_id=frame["run_id"].map(lambda r: str(r)[:8] if r else ""),
+            export_dir=frame["export_dir"].map(lambda d: d.removeprefix(root) if root else d)))
         return True
 
     def start_polling(self, period_ms: int = 5000, deployed_ms: int = 2000) -> None:

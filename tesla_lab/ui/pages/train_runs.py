@@ -59,7 +59,9 @@ class RecentRuns(pn.viewable.Viewer):
     def _changed(self, *_: Any) -> None:
         frame = self.state.table
         self._ids = [] if frame is None else list(frame["id"])
-        shown = frame.assign(id=[str(i)[:8] for i in self._ids]) if frame is not None else None
+        # the short id under "run": Tabulator keys its rows on a column named "id"
+        shown = None if frame is None else frame.drop(columns="id").assign(run=[str(i)[:8] for i in self._ids])[
+            ["run", "name", "status", "epochs", "created"]]
         self._busy = True
         try:
             set_table(self.table, shown)

@@ -62,6 +62,8 @@ class RecentRunsState(StateBase):
         table = pd.DataFrame({"id": ids, "name": [r["name"] for r in rows], "status": [r["status"] for r in rows],
                               "epochs": [done.get(i, 0) for i in ids],
                               "created": created.strftime("%Y-%m-%d %H:%M:%S")}, columns=RECENT_COLUMNS)
+        # the same dtypes empty or not: a table shown empty first must take its first rows as they are
+        table = table.astype({"id": str, "name": str, "status": str, "epochs": "int64", "created": str})
         self.table = table
         return table
 

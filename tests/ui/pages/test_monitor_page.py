@@ -89,10 +89,10 @@ def test_production_models_refresh_when_promoted_or_exported(tmp_path):
     assert page.deployed.value.empty and not page.check_deployed()  # nothing changed: nothing re-shown
     project.registry.register_model("flowers", artifact=b"weights", stage="production")
     assert page.check_deployed() and page.deployed.value[["name", "version", "exported"]].values.tolist() == [
-        ["flowers", 1, False]]
+        ["flowers", 1, "not yet"]]
     (tmp_path / "exports" / "flowers-v1").mkdir(parents=True)
     (tmp_path / "exports" / "flowers-v1" / "metadata.json").write_text("{}")  # what `tesla serve` writes
-    assert page.check_deployed() and page.deployed.value["exported"].tolist() == [True]
+    assert page.check_deployed() and page.deployed.value["exported"].tolist() == ["yes"]
     assert not page.check_deployed()
 
 
