@@ -4,7 +4,9 @@
 (``.tesla/jobs/<run id>.json``) and starts ``[sys.executable, -m, tesla_lab.jobs.worker, ...]`` as an argument list
 (no shell) in a new session, hence its own process group, with stdout/stderr going to ``.tesla/jobs/<run id>.log``.
 The worker trains with :func:`tesla_lab.workflow.train_model`, which writes per-epoch metrics, checkpoints and the
-final status to the store; the caller only polls the store (``job.run.history()``) and never blocks.
+final status to the store; the caller only polls the store (``job.run.history()``) and never blocks. Where a warm
+worker is kept for the project (the dashboard does, :mod:`tesla_lab.jobs.warm`), the run is handed to it instead:
+the same worker with its imports already done, in its own process group, so everything below holds for it too.
 
 Stopping is cooperative first: :meth:`TrainingJob.stop` sets the run's stop flag (:meth:`Run.request_stop`), which
 the trainer reads between steps, ends the epoch, stores a checkpoint and ends the run ``stopped``. If the process is
