@@ -50,7 +50,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped, failed or crashed run in place from "
                         "its last checkpoint (same run; -p raises its total epochs); other options are the run's own")
     parser.add_argument("-f", "--framework", metavar="FRAMEWORK", help="torch (default), tt or scikit-learn")
-    parser.add_argument("-p", "--iterations", type=int, metavar="N",
+    parser.add_argument("-p", "--iterations", "--epochs", type=int, metavar="N",
                         help="training iterations: epochs for torch / tt, max_iter or n_estimators (whichever the "
                              "estimator has) for scikit-learn")
     parser.add_argument("-d", "--dataset", metavar="NAME[@V]|FILE|SAMPLE",
