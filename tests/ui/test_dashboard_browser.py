@@ -285,14 +285,10 @@ def test_one_project_fresh_views_monitor_and_explore_in_the_browser(browser, das
     assert f"relative to {project.path}" in page.locator(".tesla-page-data input[type='text']").first.get_attribute(
         "placeholder")
 
-    # Explore: the histogram opens on the column that varies most; the colour box only where it changes the plot
-    page.locator(".tesla-page-data").get_by_role("button", name="Sample", exact=True).click()
-    page.get_by_role("button", name="Load sample").wait_for()
-    page.locator(".tesla-page-data select").first.select_option("digits")
-    page.get_by_role("button", name="Load sample").click()
-    expect(page.get_by_text("loaded sample 'digits'")).to_be_visible(timeout=30_000)
+    # Explore: the histogram opens on the column that varies most (iris: petal length, not the first column); the
+    # colour box only where it changes the plot
     _tab(page, "Explore")
-    expect(page.locator(".tesla-page-explore .xtitle")).to_have_text("pixel_5_2", timeout=30_000)
+    expect(page.locator(".tesla-page-explore .xtitle")).to_have_text("petal length (cm)", timeout=30_000)
     expect(page.get_by_text("colour by target")).to_be_visible(timeout=30_000)
     _shot(page, "explore-histogram")
     page.get_by_role("button", name="correlation").click()

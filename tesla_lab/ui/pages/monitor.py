@@ -115,6 +115,7 @@ class MonitorPage(pn.viewable.Viewer):
         return pn.Column(
             "## Monitor", pn.Row(self.url, self.token, self.refresh, self.auto), self.status, self.banner,
             pn.Row(self.requests, self.errors, self.p50, self.p99), self.plot, self.drift,
-            "#### Production models", "Start one with the command shown, from the project folder.", self.deployed,
+            pn.pane.Markdown("#### Production models\n\nServe one with the command shown, from the project folder "
+                             "(it exports the model first when needed)."), self.deployed,
             sizing_mode="stretch_width", css_classes=["tesla-page-monitor"],
         )
