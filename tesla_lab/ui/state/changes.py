@@ -20,9 +20,12 @@ from tesla_lab.store import Project
 
 __all__ = ["runs_token", "RUNS_FINGERPRINT"]
 
-#: what changes when a run is added, starts, ends (also crashed), is resumed or is deleted: one aggregate
-RUNS_FINGERPRINT = ("SELECT COUNT(*), MAX(created), MAX(ended), SUM(resumed), SUM(status = 'running'), "
-                    "SUM(status = 'queued') FROM runs")
+#: what changes when a run is added, starts, ends (also crashed), is resumed, tagged, noted, archived or deleted: one
+#: aggregate over the runs table, in SQL both SQLite and PostgreSQL accept
+RUNS_FINGERPRINT = ("SELECT COUNT(*), MAX(created), MAX(ended), SUM(resumed), "
+                    "SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), "
+                    "SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), SUM(archived), SUM(length(tags)), "
+                    "SUM(length(note)) FROM runs")
 
 
 def runs_token(project: Project) -> tuple[Any, ...]:

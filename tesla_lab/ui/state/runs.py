@@ -34,17 +34,13 @@ from tesla_lab.store import ModelVersion, Project
 from tesla_lab.store.annotations import deletion_preview
 from tesla_lab.ui import charts
 from tesla_lab.ui.state.base import StateBase, action, param
+from tesla_lab.ui.state.changes import runs_token
 from tesla_lab.ui.state.formatting import compare_frame
 
 __all__ = ["RunsState", "report_figure"]
 
 _RUN_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version",
                 "epochs_done", "resumed", "author", "git_commit", "tags", "note", "archived"]
-# what changes when a run is added, starts, ends (also crashed), is resumed, tagged or archived: one aggregate
-_FINGERPRINT = ("SELECT COUNT(*), MAX(created), MAX(ended), SUM(resumed), "
-                "SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), SUM(archived), SUM(length(tags)), "
-                "SUM(length(note)) FROM runs")  # portable: SQLite and PostgreSQL
 # final metrics worth a column, best first (the first one a project has is the scatter's default y)
 _SCORES = ("test_accuracy", "test_r2", "val_accuracy", "accuracy", "test_f1_macro", "test_rmse", "val_loss", "loss")
 _ALL = "all"
@@ -93,7 +89,7 @@ class RunsState(StateBase):
     @action("cannot read the runs")
     def refresh(self) -> pd.DataFrame:
         """Re-read the runs from the store."""
-        self._seen = tuple(self.project.db.query_one(_FINGERPRINT) or ())
+        self._seen = runs_token(self.project)
         table = self.project.runs()
         ids = list(table["id"])
         self.param.selected.objects = ids
@@ -124,7 +120,7 @@ class RunsState(StateBase):
         (False, None, True, False)
         """
         self.project.sweep_crashed()
-        seen = tuple(self.project.db.query_one(_FINGERPRINT) or ())
+        seen = runs_token(self.project)
         if seen == self._seen and not (seen and seen[4]):
             return False
         self.refresh()
