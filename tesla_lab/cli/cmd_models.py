@@ -15,7 +15,7 @@ import argparse
 import os
 from typing import Any
 
-from tesla_lab.cli.output import out, records, table, to_json
+from tesla_lab.cli.output import err, out, records, table, to_json
 from tesla_lab.cli.registry import get_project, register_command
 
 __all__: list[str] = []
@@ -31,12 +31,21 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
                        help="evaluate the newest version in this stage")
     which.add_argument("--version", type=int, help="evaluate this version (default: the newest)")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument("--plot", metavar="OUT.html",
+                        help="also write the confusion matrix (or predicted vs true) and the per-class table to an "
+                             "offline HTML page")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from tesla_lab.workflow import evaluate_model
 
     result = evaluate_model(get_project(args), args.model, args.data, stage=args.stage, version=args.version)
+    if args.plot:
+        from tesla_lab.ui.evaluation import write_evaluation_html
+
+        path = write_evaluation_html(result.report, args.plot, title=f"{result.name} v{result.version} on "
+                                                                     f"{result.data} ({result.n_samples} rows)")
+        err(f"wrote {path}")
     if args.json:
         out(to_json({"name": result.name, "version": result.version, "stage": result.stage, "data": result.data,
                      "n_samples": result.n_samples, "metrics": result.metrics, "report": result.report}))

@@ -83,6 +83,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     dist.add_argument("--join-timeout", type=float, metavar="SECONDS",
                       help="how long to wait for every node to start (default 600)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--summary", action="store_true",
+                        help="print the network's layers: type (TT with its ranks), parameters, compression")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -165,6 +167,12 @@ def _run(args: argparse.Namespace) -> int:
     if cfg.iterations is not None:
         out(f"  iterations: {cfg.iterations} ({iteration_option(cfg.family)})")
     out(f"  rows:  {result.n_train} train, {result.n_test} test")
+    module = getattr(bundle.estimator, "module", None)
+    if getattr(args, "summary", False) and module is not None:
+        from tesla_lab.nn import summarize
+
+        shape = tuple(bundle.input_shape) if getattr(bundle, "input_shape", None) else None
+        out(str(summarize(module, input_shape=shape)))
     out(table([{"metric": k, "test": v} for k, v in result.metrics.items()], ["metric", "test"]))
     out(f"next: tesla evaluate -m {result.name} -d FILE   |   tesla deploy -m {result.name} -p production")
     return 0

@@ -3,7 +3,8 @@
 The dashboard, the widgets and ``tesla`` commands never train on their own thread: they call
 :func:`launch_training`, which starts ``python -m tesla_lab.jobs.worker`` in its own process group, and then poll
 the run in the store (status, per-epoch metrics, checkpoints). A crash or an out-of-memory kill in the worker ends
-the run ``failed`` with the error text; the caller keeps running.
+the run ``failed`` with the error text; the caller keeps running. The dashboard keeps one worker warm (imports done)
+per project with :func:`tesla_lab.jobs.warm.keep_warm`, so a Train click starts training at once.
 
 >>> from tesla_lab import jobs
 >>> sorted(jobs.__all__)[:3]

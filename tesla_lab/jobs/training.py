@@ -4,7 +4,9 @@
 (``.tesla/jobs/<run id>.json``) and starts ``[sys.executable, -m, tesla_lab.jobs.worker, ...]`` as an argument list
 (no shell) in a new session, hence its own process group, with stdout/stderr going to ``.tesla/jobs/<run id>.log``.
 The worker trains with :func:`tesla_lab.workflow.train_model`, which writes per-epoch metrics, checkpoints and the
-final status to the store; the caller only polls the store (``job.run.history()``) and never blocks.
+final status to the store; the caller only polls the store (``job.run.history()``) and never blocks. Where a warm
+worker is kept for the project (the dashboard does, :mod:`tesla_lab.jobs.warm`), the run is handed to it instead:
+the same worker with its imports already done, in its own process group, so everything below holds for it too.
 
 Stopping is cooperative first: :meth:`TrainingJob.stop` sets the run's stop flag (:meth:`Run.request_stop`), which
 the trainer reads between steps, ends the epoch, stores a checkpoint and ends the run ``stopped``. If the process is
@@ -32,7 +34,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, JobError
+from tesla_lab.jobs import warm
 from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, Project, Run
 from tesla_lab.store.resume import ResumeError, reopen_for_resume
@@ -99,11 +101,11 @@ def _is_worker(pid: int, run_id: str) -> bool:
         return False
     try:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        return "tesla_lab.jobs.worker" in args and run_id in args and os.getpgid(pid) == pid
+        # a warm worker got its run on stdin: the caller checked that this pid is the one the run recorded
+        return ("tesla_lab.jobs.worker" in args and (run_id in args or "--warm" in args)
+                and os.getpgid(pid) == pid)
     except (OSError, ProcessLookupError):
         return False
-
-
 
 
 class TrainingJob:
@@ -235,24 +237,22 @@ def _spawn(project: Project, run: Run, config: dict[str, Any], resume: str | Non
     config_path = folder / f"{run.id}.json"
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     log_path = folder / f"{run.id}.log"
-    cmd = [sys.executable, "-m", "tesla_lab.jobs.worker", "--project", str(project.path), "--run-id", run.id,
-           "--config", str(config_path)]
-    if resume is not None:
-        cmd += ["--resume", resume]
-    env = dict(os.environ)
-    # the worker imports the same tesla_lab as this process, installed or not (it starts in the project folder)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    env.setdefault("TQDM_DISABLE", "1")  # no progress bars flooding the log
-    with open(log_path, "ab") as log:
-        try:
-            process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=str(project.path), env=env, start_new_session=True, close_fds=True)
-        except OSError as exc:
-            run.finish("failed", error=f"could not start the training process: {exc}")
-            raise JobError(f"could not start the training process {cmd[0]!r}: {exc}; check that the Python "
-                           "interpreter exists and is executable") from exc
+    # the dashboard keeps a worker with its imports done (tesla_lab.jobs.warm): it starts training at once
+    process = warm.hand_over(project, {"run_id": run.id, "config": str(config_path), "resume": resume,
+                                       "log": str(log_path)})
+    if process is None:
+        cmd = warm.worker_command(project, "--run-id", run.id, "--config", str(config_path))
+        if resume is not None:
+            cmd += ["--resume", resume]
+        with open(log_path, "ab") as log:
+            try:
+                process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           cwd=str(project.path), env=warm.worker_env(), start_new_session=True,
+                                           close_fds=True)
+            except OSError as exc:
+                run.finish("failed", error=f"could not start the training process: {exc}")
+                raise JobError(f"could not start the training process {cmd[0]!r}: {exc}; check that the Python "
+                               "interpreter exists and is executable") from exc
     run.record_process(process.pid)  # a worker killed before it starts training still ends 'crashed'
     job = TrainingJob(project, run.id, process.pid, log_path, process)
     with _lock:

@@ -49,6 +49,8 @@ from tesla_lab.models.storage import get, is_folder, put
 
 __all__ = ["ModelBundle", "save_bundle", "load_bundle", "summary_metrics", "BUNDLE_FILE", "BUNDLE_FORMAT"]
 
+_PLOTTED_ROWS = 2000  # (true, predicted) pairs a regression report keeps for its plot
+
 logger = logging.getLogger(__name__)
 
 BUNDLE_FILE = "bundle.json"
@@ -229,7 +231,11 @@ class ModelBundle:
             report = classification_report(y, self.predict_proba(frame), labels=list(range(len(self.classes or []))),
                                            target_names=[str(c) for c in self.classes or []])
         else:
-            report = regression_report(y, self.predict(frame))
+            predicted = self.predict(frame)
+            report = regression_report(y, predicted)
+            # the first rows' (true, predicted) pairs, for the predicted-vs-true plot of a run's page and --plot
+            first = np.asarray(predicted, dtype=np.float64).reshape(len(y), -1)[:_PLOTTED_ROWS, 0]
+            report["predictions"] = {"true": y[:_PLOTTED_ROWS].tolist(), "predicted": first.tolist()}
         report["summary"] = summary_metrics(report, self.task)
         return report
 

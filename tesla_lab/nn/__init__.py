@@ -14,7 +14,18 @@ from tesla_lab.nn.attention import SparseAttention
 from tesla_lab.nn.block_sparse import block_layout, block_sparse_attention
 from tesla_lab.nn.compress import CompressionReport, compress
 from tesla_lab.nn.config import build_model, layer_config, layer_from_config
-from tesla_lab.nn.layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPool2D, Reshape
+from tesla_lab.nn.layers import (
+    Activation,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    MaxPool2D,
+    Reshape,
+    ZeroPad,
+)
 from tesla_lab.nn.logits import Sigmoid, Softmax
 from tesla_lab.nn.model import CompileConfig, Model
 from tesla_lab.nn.network import Residual, TensorNetwork
@@ -27,7 +38,7 @@ from tesla_lab.nn.wrappers import Checkpointed, MixedPrecision
 
 __all__ = [
     "ACTIVATIONS", "DEFAULT_ACTIVATION", "get_activation",
-    "Activation", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "LeakyReLU", "MaxPool2D", "Reshape",
+    "Activation", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "LeakyReLU", "MaxPool2D", "Reshape", "ZeroPad",
     "Softmax", "Sigmoid",
     "TTLinear", "compress", "CompressionReport",
     "SparseLinear", "prune", "PruneReport", "SparseAttention",

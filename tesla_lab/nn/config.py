@@ -32,7 +32,7 @@ from tesla_lab.nn.wrappers import Checkpointed, MixedPrecision
 __all__ = ["build_model", "layer_config", "layer_from_config", "LAYER_TYPES"]
 
 LAYER_TYPES: Registry[nn.Module] = Registry("layer type")
-for _cls in (L.Dense, L.Flatten, L.Reshape, L.BatchNorm, L.LeakyReLU, L.Dropout, L.Conv2D, L.MaxPool2D,
+for _cls in (L.Dense, L.Flatten, L.Reshape, L.ZeroPad, L.BatchNorm, L.LeakyReLU, L.Dropout, L.Conv2D, L.MaxPool2D,
              L.Activation, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.Identity):
     LAYER_TYPES.register(_cls.__name__, _cls)
 for _cls in (Softmax, Sigmoid):  # TESLA's, which keep their logits for the loss (over torch's of the same name)

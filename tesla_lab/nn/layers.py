@@ -33,6 +33,7 @@ __all__ = [
     "Conv2D",
     "MaxPool2D",
     "Activation",
+    "ZeroPad",
 ]
 
 
@@ -189,6 +190,36 @@ class Reshape(nn.Module):
 
     def get_config(self) -> dict[str, Any]:
         return {"target_shape": self.target_shape, "input_shape": self.input_shape}
+
+
+class ZeroPad(nn.Module):
+    """Append zero features so each sample has ``features`` values: 13 wine measurements padded to 15 = 3 x 5 can
+    feed a tensor-train layer (a prime count has no TT split). Being zero, the new inputs add nothing to the next
+    layer's output; only its shape changes.
+
+    >>> ZeroPad(5)(torch.ones(2, 3))
+    tensor([[1., 1., 1., 0., 0.],
+            [1., 1., 1., 0., 0.]])
+    >>> ZeroPad(2)(torch.ones(1, 3))
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ShapeError: ZeroPad(2) pads up to 2 features, but the input already has 3; pad to a size >= 3
+    """
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.features = _positive_int(features, "features", "ZeroPad(features) is the padded feature count")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, F) -> (B, features), zeros in the new columns (same device and dtype as x)
+        missing = self.features - x.shape[-1]
+        if missing < 0:
+            raise ShapeError(f"ZeroPad({self.features}) pads up to {self.features} features, but the input already "
+                             f"has {x.shape[-1]}; pad to a size >= {x.shape[-1]}")
+        return torch.nn.functional.pad(x, (0, missing)) if missing else x
+
+    def get_config(self) -> dict[str, Any]:
+        return {"features": self.features}
 
 
 class BatchNorm(_BatchNorm):

@@ -8,6 +8,13 @@
 >>> s = summarize(torch.nn.Sequential(torch.nn.Linear(4, 3)), flags={"0": ["checkpoint_gradients"]})
 >>> s.rows[0].flags, "checkpoint_gradients" in str(s)
 (('checkpoint_gradients',), True)
+
+A tensor-train layer shows as ``TT`` with its ranks and its compression as ``7.2x``:
+
+>>> from tesla_lab.nn import Dense
+>>> row = summarize(torch.nn.Sequential(Dense(64, input_dim=64, tt_rank=4))).rows[0]
+>>> row.kind, row.ranks, row.compression_text
+('TT', (1, 4, 1), '7.2x')
 """
 
 from __future__ import annotations
@@ -58,10 +65,21 @@ class LayerSummary:
     params: int
     dense_params: int
     flags: tuple[str, ...] = ()  # options the layer was built with, e.g. ('checkpoint_gradients', 'model_parallel')
+    ranks: tuple[int, ...] | None = None  # the TT ranks of a tensor-train layer, e.g. (1, 4, 1); None otherwise
 
     @property
     def compression(self) -> float:
         return self.dense_params / self.params if self.params else 1.0
+
+    @property
+    def compression_text(self) -> str:
+        """The compression as people read it: ``'12.3x'``."""
+        return f"{self.compression:.1f}x"
+
+    @property
+    def ranks_text(self) -> str:
+        """The TT ranks as ``'1-4-1'`` (``''`` for a layer that is not a tensor train)."""
+        return "-".join(map(str, self.ranks)) if self.ranks else ""
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -91,7 +109,8 @@ class ModelSummary:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "layers": [dataclasses.asdict(r) | {"compression": r.compression} for r in self.rows],
+            "layers": [dataclasses.asdict(r) | {"compression": r.compression, "compression_text": r.compression_text}
+                       for r in self.rows],
             "input_shape": self.input_shape, "total_params": self.total_params, "dense_params": self.dense_params,
             "compression_ratio": self.compression_ratio, "memory_bytes": self.memory_bytes,
             "notes": list(self.notes),
@@ -104,15 +123,19 @@ class ModelSummary:
         head: tuple[str, ...] = ("Layer", "Type", "Output shape", "Params", "Dense-equiv.", "Compression")
         body = [
             (r.name, r.kind, "?" if r.output_shape is None else str(("N", *r.output_shape)).replace("'", ""),
-             f"{r.params:,}", f"{r.dense_params:,}", f"{r.compression:.1f}x")
+             f"{r.params:,}", f"{r.dense_params:,}", r.compression_text)
             for r in self.rows
         ]
+        if any(r.ranks for r in self.rows):  # a TT ranks column only when the model has a tensor-train layer
+            head = (*head[:2], "TT ranks", *head[2:])
+            body = [(*row[:2], r.ranks_text, *row[2:]) for row, r in zip(body, self.rows)]
         with_flags = any(r.flags for r in self.rows)
         if with_flags:  # a last, left-aligned column only when some layer has options
             head = (*head, "Flags")
             body = [(*row, ", ".join(r.flags)) for row, r in zip(body, self.rows)]
         widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
-        fmt = "  ".join(f"{{:<{w}}}" if i < 3 or i == 6 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        left = {"Layer", "Type", "TT ranks", "Output shape", "Flags"}
+        fmt = "  ".join(f"{{:<{w}}}" if head[i] in left else f"{{:>{w}}}" for i, w in enumerate(widths))
         rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
         lines = [fmt.format(*head).rstrip(), rule, *(fmt.format(*row).rstrip() for row in body), rule]
         lines.append(f"Total params: {self.total_params:,} (dense equivalent {self.dense_params:,}, "
@@ -160,15 +183,28 @@ def summarize(
     for name, child in children:
         stored, dense = count_params(child)
         rows.append(LayerSummary(name, _kind(child), shapes.get(name), stored, dense,
-                                 tuple((flags or {}).get(name, ()))))
+                                 tuple((flags or {}).get(name, ())), _ranks(child)))
     return ModelSummary(tuple(rows), tuple(input_shape) if input_shape is not None else None, tuple(notes))
 
 
+def _is_tt(module: nn.Module) -> bool:
+    return hasattr(module, "ranks") and hasattr(module, "dense_params")  # TTLinear (and TT layers like it)
+
+
+def _ranks(module: nn.Module) -> tuple[int, ...] | None:
+    """The TT ranks of the (first) tensor-train weight inside ``module``, or None."""
+    found = next((m for m in module.modules() if _is_tt(m)), None)
+    return None if found is None else tuple(int(r) for r in found.ranks)
+
+
 def _kind(module: nn.Module) -> str:
-    """``TTLinear+LeakyReLU`` for a plain block, ``Checkpointed(TTLinear+LeakyReLU)`` for a wrapper."""
+    """``TT+LeakyReLU`` for a plain block, ``Checkpointed(TT+LeakyReLU)`` for a wrapper; a layer whose weight is a
+    tensor train (a ``Dense(tt_rank=...)``, a ``TTLinear``) is ``TT``."""
     if type(module) is nn.Sequential:
         return "+".join(_kind(m) for m in module)
     inner = getattr(module, "module", None)
     if isinstance(inner, nn.Module):
         return f"{type(module).__name__}({_kind(inner)})"
+    if _is_tt(module) or any(_is_tt(m) for m in module.children()):
+        return "TT"
     return type(module).__name__

@@ -12,6 +12,7 @@ that fills it. One embedded SQLite file per project by default; a PostgreSQL ser
 0  try-1  finished  0.25
 """
 
+from tesla_lab.store.annotations import archive_run, delete_run, set_note, tag_run
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.artifacts_fs import FsArtifactStore
 from tesla_lab.store.callback import StoreCallback
@@ -54,4 +55,8 @@ __all__ = [
     "MODEL_STAGES",
     "prune_checkpoints",
     "remove_leftovers",
+    "tag_run",
+    "set_note",
+    "archive_run",
+    "delete_run",
 ]

@@ -5,6 +5,9 @@ Per epoch it writes the epoch's logs as metrics (one transaction) and reads the 
 the loss tensor, so it adds no GPU synchronisation). When the flag is set (the UI's stop button,
 :meth:`Run.request_stop`), it calls ``trainer.stop()``: the epoch ends at the next step, its logs are still
 written, and the run ends ``stopped``. Under ``torch.distributed`` only rank 0 writes; other ranks do nothing.
+Each epoch also records the process's system metrics (``sys_cpu_percent``, ``sys_rss_mb``, and ``sys_gpu_mem_mb``
+on CUDA: :func:`~tesla_lab.store.system.system_metrics`); at the end, the model's size as params ``n_params``,
+``dense_params`` and ``compression`` (dense-equivalent / stored: what a tensor-train layer saves).
 
 >>> import tempfile, torch
 >>> from tesla_lab.store import Project
@@ -14,6 +17,8 @@ written, and the run ends ``stopped``. Under ``torch.distributed`` only rank 0 w
 ...     torch.nn.Linear(2, 1), torch.randn(16, 2), torch.randn(16), epochs=2)
 >>> run.status, sorted(run.history().index), "model" in set(run.artifacts()["name"])
 ('finished', [0, 1], True)
+>>> run.params()["n_params"], run.params()["compression"], "sys_rss_mb" in run.history().columns
+(3, 1.0, True)
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from tesla_lab.errors import ConfigError
 from tesla_lab.store.retention import check_keep, prune_checkpoints
 from tesla_lab.store.runs import Run, format_error
+from tesla_lab.store.system import SystemMonitor, model_size
 from tesla_lab.train.callbacks import Callback
 from tesla_lab.train.checkpoint import checkpoint_path
 from tesla_lab.train.launch import lost_peer_cause
@@ -68,7 +74,9 @@ class StoreCallback(Callback):
         stop_on_signal: on SIGINT / SIGTERM (main thread only) stop after the current step, store a checkpoint of
             that state and end the run ``stopped`` (:class:`~tesla_lab.train.StopOnSignal`); a second signal
             interrupts at once.
-        log_params: record the trainer's settings (epochs, batch size, ...) as params.
+        log_params: record the trainer's settings (epochs, batch size, ...) as params, and at the end the model's
+            size (``n_params``, ``dense_params``, ``compression``).
+        log_system: record the process's CPU %, resident memory and (on CUDA) peak GPU memory every epoch.
         finish: end the run when training ends; ``False`` leaves it running (several ``fit`` calls in one run).
 
     >>> StoreCallback(None, check_stop_every=-1)
@@ -89,6 +97,7 @@ class StoreCallback(Callback):
         keep_checkpoints: int | str = "last+best",
         monitor: str | None = None,
         stop_on_signal: bool = False,
+        log_system: bool = True,
     ) -> None:
         if check_stop_every is not None and (isinstance(check_stop_every, bool) or not isinstance(check_stop_every, int)
                                              or check_stop_every < 0):
@@ -110,6 +119,7 @@ class StoreCallback(Callback):
         self.log_params = log_params
         self.finish = finish
         self.stopped_by_flag = False
+        self.system = SystemMonitor() if log_system else None
         self._active = True
 
     @property
@@ -134,6 +144,8 @@ class StoreCallback(Callback):
         if self.signals is not None:
             self.signals.on_train_begin(trainer, logs)
         self.run.start(device=str(trainer.device) if trainer.device is not None else None)
+        if self.system is not None:
+            self.system.start(trainer.device)
         if self.log_params:
             history = getattr(trainer, "history", None)
             params = dict(getattr(history, "params", {}) or {})
@@ -150,7 +162,8 @@ class StoreCallback(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if not self._active:
             return
-        self.run.log_metrics(logs, step=epoch)  # one transaction for the whole epoch
+        system = self.system.sample() if self.system is not None else {}
+        self.run.log_metrics({**logs, **system}, step=epoch)  # one transaction for the whole epoch
         if self.checkpoint_every and ((epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == trainer.epochs):
             self._store_checkpoint(trainer, epoch + 1)
         self._check_stop(trainer)
@@ -177,6 +190,9 @@ class StoreCallback(Callback):
                            trainer.epochs_done, self.run.id)
         if self.log_model and trainer.model is not None:
             self.run.log_model(_plain_model(trainer.model))
+        if self.log_params and trainer.model is not None:
+            with contextlib.suppress(ConfigError):
+                self.run.log_params(model_size(_plain_model(trainer.model)))
         if self.finish:
             self.run.finish("stopped" if self.stopped_by_flag or self.stopped_by_signal else "finished")
 

@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from tesla_lab.errors import ConfigError
+from tesla_lab.store import annotations
 from tesla_lab.store.artifacts_fs import open_artifact_store
 from tesla_lab.store.datasets import DatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
@@ -50,7 +51,7 @@ CONFIG_FILE = "tesla.yaml"
 STORE_DIR = ".tesla"
 DEFAULTS: dict[str, Any] = {"device": "auto", "precision": "fp32", "seed": 0}
 _RUN_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version", "epochs_done",
-                "resumed"]
+                "resumed", "author", "git_commit", "tags", "note", "archived"]
 
 
 def _author() -> str | None:
@@ -313,13 +314,17 @@ class Project:
         """Log one metric value to a run given by id / prefix / name."""
         self.get_run(run).log_metric(key, value, step)
 
-    def runs(self, status: str | None = None) -> pd.DataFrame:
+    def runs(self, status: str | None = None, archived: bool = False) -> pd.DataFrame:
         """One row per run, newest first: ``id, name, status, created, duration, device, dataset,
         dataset_version, epochs_done`` (steps logged, test metrics aside), ``resumed`` (times continued from a
-        checkpoint), then the last value of every metric, then every param as ``param.<key>``."""
-        where, args = "", ()
+        checkpoint), ``author, git_commit, tags`` (a list), ``note, archived``, then the last value of every
+        metric, then every param as ``param.<key>``. Archived runs are left out unless ``archived=True``."""
+        conditions: list[str] = [] if archived else ["archived = 0"]
+        args: tuple[Any, ...] = ()
         if status is not None:
-            where, args = " WHERE status = ?", (check_status(status),)
+            conditions.append("status = ?")
+            args = (check_status(status),)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self.db.query(f"SELECT * FROM runs{where} ORDER BY created DESC", args)
         chosen = f"run_id IN (SELECT id FROM runs{where})"  # metrics / params of the listed runs only
         current = now()
@@ -330,7 +335,9 @@ class Project:
                 duration = current - r["started"]  # live
             records.append({"id": r["id"], "name": r["name"], "status": r["status"], "created": r["created"],
                             "duration": duration, "device": r["device"], "dataset": r["dataset_name"],
-                            "dataset_version": r["dataset_version"], "resumed": r["resumed"]})
+                            "dataset_version": r["dataset_version"], "resumed": r["resumed"], "author": r["author"],
+                            "git_commit": r["git_commit"], "tags": from_json(r["tags"] or "[]"), "note": r["note"],
+                            "archived": bool(r["archived"])})
         done = {r["run_id"]: int(r["n"]) for r in self.db.query(
             f"SELECT run_id, MAX(step) + 1 AS n FROM metrics WHERE {chosen} AND key NOT LIKE 'test\\_%' ESCAPE '\\' "
             "GROUP BY run_id", args)}
@@ -365,6 +372,22 @@ class Project:
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
                 extra[key] = pd.to_numeric(extra[key])  # numeric params sort and plot as numbers
         return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1) if extra else frame
+
+    def tag_run(self, run: str | Run, add: Any = (), remove: Any = ()) -> list[str]:
+        """Add / remove tags of a run (:func:`~tesla_lab.store.annotations.tag_run`); returns its tags."""
+        return annotations.tag_run(self.get_run(run), add, remove)
+
+    def note_run(self, run: str | Run, note: str) -> None:
+        """Set a run's note (:func:`~tesla_lab.store.annotations.set_note`)."""
+        annotations.set_note(self.get_run(run), note)
+
+    def archive_run(self, run: str | Run, archived: bool = True) -> None:
+        """Hide a run from :meth:`runs` (kept in the store; ``archived=False`` brings it back)."""
+        annotations.archive_run(self.get_run(run), archived)
+
+    def delete_run(self, run: str | Run) -> dict[str, int]:
+        """Delete a run with its metrics and artifacts (:func:`~tesla_lab.store.annotations.delete_run`)."""
+        return annotations.delete_run(self.get_run(run))
 
     # ------------------------------------------------------------------------------------------- misc
     def close(self) -> None:

@@ -163,8 +163,16 @@ _V3: tuple[str, ...] = (
     "CREATE INDEX runs_by_status ON runs(status)",
 )
 
+# version 4: a run's tags (a JSON list of strings), a free-text note and an archived flag (hidden from the runs list,
+# kept in the store); see tesla_lab.store.annotations. Plain ADD COLUMNs: the same SQL works on every backend.
+_V4: tuple[str, ...] = (
+    "ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0",
+)
+
 #: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 

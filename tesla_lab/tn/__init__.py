@@ -20,7 +20,7 @@ from tesla_lab.tn.contract import (
 )
 from tesla_lab.tn.cost import Plan, model_plan
 from tesla_lab.tn.decompose import TTSVD, TensorTrain, check_ranks, tt_svd
-from tesla_lab.tn.factorize import check_shape, factorize, factorize_pair, prime_factors, resolve_shapes
+from tesla_lab.tn.factorize import check_shape, factorize, factorize_pair, padded_size, prime_factors, resolve_shapes
 from tesla_lab.tn.tt_matrix import TTMatrix
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "TTMatrix",
     "factorize",
     "factorize_pair",
+    "padded_size",
     "resolve_shapes",
     "check_shape",
     "prime_factors",

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from tesla_lab.errors import ConfigError, FactorizationError, ShapeError
 
-__all__ = ["factorize", "factorize_pair", "resolve_shapes", "check_shape", "prime_factors"]
+__all__ = ["factorize", "factorize_pair", "resolve_shapes", "check_shape", "prime_factors", "padded_size"]
 
 # Mode size aimed at when d is chosen automatically: 784 -> d=4, 1024 -> d=4, 4096 -> d=5, 64 -> d=2. Modes of
 # 4..8 keep each core step a reasonably sized GEMM while still cutting parameters well.
@@ -99,13 +99,25 @@ def _subsets(primes: tuple[int, ...]) -> list[tuple[int, ...]]:
     return list(subs)
 
 
-def _padding_hint(n: int, d: int) -> str:
-    """A nearby size > n that splits into d balanced factors (max/min <= 2), to suggest padding to."""
+def padded_size(n: int, d: int = 2) -> tuple[int, tuple[int, ...]]:
+    """The nearest size ``m > n`` that splits into ``d`` balanced factors (largest <= 2 x smallest), and those
+    factors: what to zero-pad ``n`` features to for a tensor-train layer (a prime has no TT split).
+
+    >>> padded_size(13)
+    (15, (3, 5))
+    """
     for m in range(n + 1, 2 * n + 2**d + 1):
         f = _balanced(m, d) if len(prime_factors(m)) >= d else None
         if f is not None and f[-1] <= 2 * f[0]:
-            return f"pad it to {m} = {' x '.join(map(str, f))}"
-    return f"pad it to {2**d * math.ceil(n / 2**d)}"
+            return m, tuple(f)
+    m = 2**d * math.ceil(n / 2**d)
+    return m, tuple(factorize(m, d))
+
+
+def _padding_hint(n: int, d: int) -> str:
+    """A nearby size > n that splits into d balanced factors (max/min <= 2), to suggest padding to."""
+    m, f = padded_size(n, d)
+    return f"pad it to {m} = {' x '.join(map(str, f))}"
 
 
 def factorize(n: int, d: int | None = None) -> tuple[int, ...]:

@@ -10,6 +10,7 @@ and the Monitor page of a served model (:class:`~tesla_lab.ui.state.MonitorState
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from tesla_lab.ui.pages.model import ModelPage
 from tesla_lab.ui.pages.monitor import MonitorPage
 from tesla_lab.ui.pages.runs import RunsPage
 from tesla_lab.ui.pages.train import TrainPage
+from tesla_lab.ui.pages.train_runs import RecentRuns, RecentRunsState
 from tesla_lab.ui.state.monitor import MonitorState
 from tesla_lab.ui.state.workbench import WorkbenchState
 
@@ -56,7 +58,9 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
         "Runs": RunsPage(bench.runs),
         "Monitor": MonitorPage(MonitorState(project)),
     }
-    tabs = pn.Tabs(*pages.items(), dynamic=True, sizing_mode="stretch_width", css_classes=["tesla-tabs"])
+    recent = RecentRuns(RecentRunsState(project), bench.train)  # the Train tab's list of recent runs
+    shown = {**pages, "Train": pn.Column(pages["Train"], recent, sizing_mode="stretch_width")}
+    tabs = pn.Tabs(*shown.items(), dynamic=True, sizing_mode="stretch_width", css_classes=["tesla-tabs"])
 
     def launched(event: Any) -> None:
         if event.new:  # a run started: show it
@@ -67,21 +71,33 @@ def create_app(project: Project, *, sample: str | None = "digits", poll_ms: int 
         pages["Train"].start_polling(poll_ms)  # served: poll the store while this session lives
         pages["Runs"].start_polling(2 * poll_ms)  # runs started elsewhere (CLI, notebooks) appear by themselves
 
-        def monitor_shown(event: Any) -> None:
-            # the model server is asked for /metrics every 5 s only while its tab is the one shown
+        def tab_shown(event: Any) -> None:
+            # the model server is asked for /metrics every 5 s only while its tab is the one shown; the store's
+            # production models and the recent runs are checked (one small query) while their tab is shown
             if event.new == PAGES.index("Monitor"):
                 pages["Monitor"].tick()  # fresh numbers at once, not 5 s later
+                pages["Monitor"].check_deployed()
                 pages["Monitor"].start_polling()
             else:
                 pages["Monitor"].stop_polling()
+            if event.new == PAGES.index("Train"):
+                recent.tick()
+                recent.start_polling()
+            else:
+                recent.stop_polling()
 
-        tabs.param.watch(monitor_shown, ["active"])
+        tabs.param.watch(tab_shown, ["active"])
+    # the project's folder in the header, on every page: which project this dashboard shows is never a guess
+    header = pn.pane.HTML(f'<span title="the project this dashboard shows">project {html.escape(str(project.path))}'
+                          "</span>", css_classes=["tesla-project-path"], align="center",
+                          styles={"color": "white", "font-family": "monospace", "font-size": "14px"})
     template = pn.template.FastListTemplate(
         title=f"TESLA Lab: {project.name}", sidebar=[pn.pane.Markdown(_SIDEBAR.format(name=project.name,
                                                                                        path=project.path))],
-        main=[tabs], accent="#3f51b5", sidebar_width=300,
+        header=[header], main=[tabs], accent="#3f51b5", sidebar_width=300,
     )
     template.workbench = bench  # for tests and debugging: the session's state
     template.pages = pages
     template.tabs = tabs
+    template.recent = recent
     return template

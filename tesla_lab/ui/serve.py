@@ -2,7 +2,11 @@
 
 It opens the project given with ``--project``, else the one around the current folder, else the demo project
 (``~/.tesla/demo``, created with the digits sample on first use; ``$TESLA_DEMO_DIR`` moves it), and serves it on
-http://127.0.0.1:5006. Only the loopback address is served without a password: ``--host 0.0.0.0`` (or any other
+http://127.0.0.1:5006. Both entry points resolve the project with the same :func:`resolve_project` before serving;
+the header of every page shows its folder, and (on loopback, without a login) ``GET /project.json`` answers
+``{"name", "path"}`` so a launcher (the JupyterLab sidebar) can check which project a running dashboard shows.
+
+Only the loopback address is served without a password: ``--host 0.0.0.0`` (or any other
 address) needs ``--token`` (or ``$TESLA_DASHBOARD_TOKEN``), which becomes the password of Panel's login page
 (any user name), with a random cookie secret per start.
 
@@ -32,7 +36,8 @@ from tesla_lab.errors import ConfigError
 if TYPE_CHECKING:
     from tesla_lab.store import Project
 
-__all__ = ["serve_dashboard", "check_access", "main", "add_arguments", "DEFAULT_PORT", "TOKEN_ENV"]
+__all__ = ["serve_dashboard", "check_access", "main", "add_arguments", "resolve_project", "DEFAULT_PORT",
+           "TOKEN_ENV", "PROJECT_ENDPOINT"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
 TOKEN_ENV = "TESLA_DASHBOARD_TOKEN"
 _MIN_TOKEN = 8
+PROJECT_ENDPOINT = "/project.json"  # {"name", "path"} of the served project (loopback only)
 DASHBOARD_THREADS = 4  # worker threads for widget callbacks (see serve_dashboard)
 
 
@@ -81,21 +87,56 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def resolve_project(project: str | os.PathLike[str] | None = None) -> Project:
+    """The project a dashboard serves, the same for ``make run``, ``tesla dashboard`` and a launcher: ``project``
+    when given, else the one around the current folder, else the demo project (see
+    :func:`tesla_lab.ui.project.open_project`).
+
+    >>> import tempfile
+    >>> from tesla_lab.store import Project
+    >>> folder = Project.init(tempfile.mkdtemp(), name="mine").path
+    >>> resolve_project(folder).path == folder
+    True
+    """
+    from tesla_lab.ui.project import open_project
+
+    return open_project(project)
+
+
+def _project_handler(project: Project) -> Any:
+    import json
+
+    from tornado.web import RequestHandler
+
+    class ProjectHandler(RequestHandler):
+        def get(self) -> None:
+            self.set_header("Content-Type", "application/json")
+            self.write(json.dumps({"name": project.name, "path": str(project.path)}))
+
+    return ProjectHandler
+
+
 def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                     token: str | None = None, show: bool = False, threaded: bool = False,
-                    allow_websocket_origin: Sequence[str] | None = None, sample: str | None = "digits") -> Any:
+                    allow_websocket_origin: Sequence[str] | None = None, sample: str | None = "digits",
+                    warm_worker: bool = True) -> Any:
     """Start the Panel server for ``project`` and return it (``threaded=True``: in a background thread, for
     tests; otherwise this call blocks until Ctrl-C). ``port=0`` picks a free port (``server.port`` tells which).
+    ``warm_worker`` keeps one training worker with its imports done (:mod:`tesla_lab.jobs.warm`): a Train click
+    starts training at once instead of after the ~4 s a new Python process needs for torch.
     """
     from tesla_lab.store import Project
     from tesla_lab.ui.offline import serve_locally
     from tesla_lab.ui.pages.common import pn
-    from tesla_lab.ui.project import open_project
 
     auth = check_access(host, token)
     if not isinstance(project, Project):
-        project = open_project(project)
+        project = resolve_project(project)
     root = str(project.path)
+    if warm_worker:
+        from tesla_lab.jobs.warm import keep_warm
+
+        keep_warm(project)
     if port == 0:
         port = _free_port(host)
     origins = list(allow_websocket_origin or [])
@@ -110,6 +151,8 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
         return create_app(project, sample=sample)
 
     options: dict[str, Any] = {}
+    if not auth:  # behind a login the project's folder is not told to whoever asks
+        options["extra_patterns"] = [(PROJECT_ENDPOINT, _project_handler(project))]
     if auth:
         from tesla_lab.ui.login import throttled_auth_provider
 
@@ -149,8 +192,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, project_option: bool = Tru
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve with parsed ``args`` until Ctrl-C."""
-    serve_dashboard(getattr(args, "project", None), host=args.host, port=args.port, token=args.token,
+    """Serve with parsed ``args`` until Ctrl-C (the project resolved first, by :func:`resolve_project`)."""
+    check_access(args.host, args.token)  # a refused host or token fails before anything is opened or created
+    serve_dashboard(resolve_project(getattr(args, "project", None)), host=args.host, port=args.port, token=args.token,
                     show=args.show, allow_websocket_origin=args.allow_websocket_origin)
     return 0
 

@@ -19,6 +19,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync"]
 
 pytestmark = pytest.mark.slow
+PROJECT: dict[str, str] = {}  # the served project's folder (set by the dashboard fixture)
 
 
 def _skip(reason: str) -> None:
@@ -45,7 +46,7 @@ def dashboard(tmp_path_factory):
     from tesla_lab.ui.serve import serve_dashboard
 
     old = os.environ.get("TESLA_DEMO_DIR")
-    os.environ["TESLA_DEMO_DIR"] = str(tmp_path_factory.mktemp("demo"))  # `make run` with no project around
+    os.environ["TESLA_DEMO_DIR"] = PROJECT["path"] = str(tmp_path_factory.mktemp("demo"))  # `make run`: no project
     try:
         server = serve_dashboard(None, port=0, threaded=True)
     finally:
@@ -138,16 +139,16 @@ def test_dashboard_end_to_end(browser, dashboard):
 
 
 def _worker_pid(run_prefix):
-    """The pid of the training worker of the run whose id starts with ``run_prefix`` (from /proc)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"tesla_lab.jobs.worker" in args and any(a.startswith(run_prefix.encode()) for a in args):
-                return int(entry.name)
-    return None
+    """The pid of the training worker of the run whose id starts with ``run_prefix``: the one the run recorded (a
+    warm worker got its run on stdin, so its command line does not name it), checked to be a live worker."""
+    from tesla_lab.store import Project
+
+    pid = Project(PROJECT["path"]).get_run(run_prefix).info()["pid"]
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return int(pid) if b"tesla_lab.jobs.worker" in args else None
 
 
 def _text(pane):
@@ -248,4 +249,82 @@ def test_stop_resume_crash_and_a_finished_run_in_the_browser(browser, dashboard)
     _tab(page, "Train")
     expect(page.locator(".tesla-train-info")).to_contain_text(f"({finished}): finished")
     _shot(page, "lifecycle-reloaded")
+    page.close()
+
+
+def test_one_project_fresh_views_monitor_and_explore_in_the_browser(browser, dashboard):
+    """The header names the project; Data's Preview sits at the top after a second load and relative paths are
+    the project's; Explore opens on an informative column; a run started with the CLI appears in Train's list and
+    in Runs without a click; Monitor: a neutral hint without a server, `exported` right after an export."""
+    import subprocess
+    import sys
+
+    from playwright.sync_api import expect
+
+    from tesla_lab.store import Project
+
+    project = Project(PROJECT["path"])
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(30_000)
+    page.goto(dashboard + "/", timeout=60_000)
+    expect(page.locator(".tesla-project-path")).to_contain_text(f"project {project.path}", timeout=30_000)
+
+    # Data: a second dataset's preview starts right under the tabs; the path box says where relative paths start
+    page.get_by_role("button", name="Load sample").click(timeout=60_000)
+    expect(page.get_by_text("loaded sample 'digits'")).to_be_visible(timeout=30_000)
+    page.locator(".tesla-page-data select").first.select_option("iris")
+    page.get_by_role("button", name="Load sample").click()
+    expect(page.get_by_text("loaded sample 'iris'")).to_be_visible(timeout=30_000)
+    preview = page.locator(".tesla-preview")
+    expect(preview.get_by_text("petal length (cm)").first).to_be_visible(timeout=30_000)
+    tabs = page.locator(".tesla-page-data .bk-header").last.bounding_box()
+    gap = preview.bounding_box()["y"] - (tabs["y"] + tabs["height"])
+    assert 0 <= gap < 40, f"the preview starts {gap:.0f} px below its tab header"
+    _shot(page, "data-second-load")
+    page.get_by_role("button", name="Path / SQL").click()
+    assert f"relative to {project.path}" in page.locator(".tesla-page-data input[type='text']").first.get_attribute(
+        "placeholder")
+
+    # Explore: the histogram opens on the column that varies most (iris: petal length, not the first column); the
+    # colour box only where it changes the plot
+    _tab(page, "Explore")
+    expect(page.locator(".tesla-page-explore .xtitle")).to_have_text("petal length (cm)", timeout=30_000)
+    expect(page.get_by_text("colour by target")).to_be_visible(timeout=30_000)
+    _shot(page, "explore-histogram")
+    page.get_by_role("button", name="correlation").click()
+    expect(page.get_by_text("colour by target")).to_be_hidden(timeout=30_000)
+
+    # a run started with the CLI appears in Train's recent runs and in Runs within 5 s, without a click
+    _tab(page, "Train")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    cli = subprocess.Popen([sys.executable, "-m", "tesla_lab.cli", "--project", str(project.path), "train", "-m",
+                            "from-the-cli", "-d", "digits", "--target", "target", "-p", "2", "-q"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while project.runs().query("name == 'from-the-cli'").empty:  # the CLI imports torch first
+        assert cli.poll() is None or not project.runs().query("name == 'from-the-cli'").empty, cli.stdout.read()
+        assert time.monotonic() < deadline, "the CLI did not start its run"
+        time.sleep(0.1)
+    expect(page.locator(".tesla-recent-runs")).to_contain_text("from-the-cli", timeout=5_000)
+    _shot(page, "train-recent-runs")
+    _tab(page, "Runs")
+    expect(page.locator(".tesla-runs-table")).to_contain_text("from-the-cli", timeout=5_000)
+    assert cli.wait(timeout=120) == 0, cli.stdout.read()
+
+    # Monitor: no server yet is a neutral hint; a production model shows exported right after `tesla serve`
+    # exported it (export_registered is what it runs first)
+    from tesla_lab.serve import export_registered
+
+    version = project.registry.get_model("from-the-cli").version
+    project.registry.set_stage("from-the-cli", version, "production")
+    _tab(page, "Monitor")
+    banner = page.locator(".tesla-monitor-banner")
+    expect(banner).to_contain_text("no model server answers at", timeout=15_000)
+    assert "alert-danger" not in (banner.locator("div").first.get_attribute("class") or "")
+    deployed = page.locator(".tesla-deployed .tabulator-row").filter(has_text="from-the-cli")
+    expect(deployed).to_contain_text("not yet", timeout=15_000)
+    export_registered(project, "from-the-cli", formats=("torchscript",))
+    expect(deployed).to_contain_text("yes", timeout=5_000)
+    _shot(page, "monitor")
     page.close()

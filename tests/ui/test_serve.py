@@ -69,3 +69,34 @@ def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
             assert page.status_code == 200 and "TESLA Lab: secured" in page.text
     finally:
         server.stop()
+
+
+def test_make_run_and_tesla_dashboard_serve_the_same_project(tmp_path, monkeypatch):
+    from tesla_lab.cli import main as tesla
+
+    monkeypatch.delenv(serve.TOKEN_ENV, raising=False)
+    project = Project.init(tmp_path / "mine", name="mine")
+    (project.path / "notebooks").mkdir(exist_ok=True)  # Project.init makes one
+    served = []
+    monkeypatch.setattr(serve, "serve_dashboard", lambda p, **kw: served.append(p.path))
+    monkeypatch.chdir(project.path / "notebooks")  # the project around the current folder
+    assert serve.main([]) == 0 and tesla(["dashboard"]) == 0
+    other = Project.init(tmp_path / "other")
+    assert serve.main(["--project", str(other.path)]) == 0 and tesla(["dashboard", "--project", str(other.path)]) == 0
+    monkeypatch.setenv("TESLA_DEMO_DIR", str(tmp_path / "demo"))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")  # no project around: both open the demo project
+    assert serve.main([]) == 0 and tesla(["dashboard"]) == 0
+    assert served == [project.path] * 2 + [other.path] * 2 + [(tmp_path / "demo").resolve()] * 2
+
+
+def test_the_served_project_is_told_at_project_json(tmp_path):
+    project = Project.init(tmp_path / "shown", name="shown")
+    server = serve.serve_dashboard(project, port=0, threaded=True, sample=None, warm_worker=False)
+    try:
+        assert _wait_live(server.port)
+        base = f"http://127.0.0.1:{server.port}"
+        assert requests.get(base + serve.PROJECT_ENDPOINT, timeout=30).json() == {"name": "shown",
+                                                                                   "path": str(project.path)}
+    finally:
+        server.stop()

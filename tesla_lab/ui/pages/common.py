@@ -64,6 +64,11 @@ def table(frame: pd.DataFrame | None = None, **kwargs: Any) -> Any:
 
 
 def set_table(widget: Any, frame: pd.DataFrame | None) -> None:
-    """Show ``frame`` in a Tabulator (an empty table for None); object columns become text."""
+    """Show ``frame`` in a Tabulator (an empty table for None); object columns become text, timestamps readable
+    text (a timezone-aware column sent back by the browser would not fit its dtype again)."""
     frame = pd.DataFrame() if frame is None else frame
-    widget.value = frame.astype({c: str for c in frame.columns if frame[c].dtype == object})
+    frame = frame.astype({c: str for c in frame.columns if frame[c].dtype == object})
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    widget.value = frame

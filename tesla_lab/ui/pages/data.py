@@ -29,8 +29,10 @@ class DataPage(pn.viewable.Viewer):
         self.sample = pn.widgets.Select.from_param(s.param.sample, label="Sample dataset")
         self.load_sample = pn.widgets.Button(label="Load sample", color="primary")
         self.upload = pn.widgets.FileInput(accept=_ACCEPT, multiple=False)
+        folder = "the project folder" if s.project is None else str(s.project.path)
         self.path = pn.widgets.TextInput.from_param(s.param.path, label="Path, MNIST folder or database URL",
-                                                    placeholder="data/train.csv or sqlite:///data.db")
+                                                    placeholder=f"data/train.csv or sqlite:///data.db: relative to "
+                                                                f"{folder}", width=560)
         self.query = pn.widgets.TextInput.from_param(s.param.query, label="SQL query or table (databases)")
         self.load_path = pn.widgets.Button(label="Load", color="primary")
         self.status = status_line(s)
@@ -91,6 +93,7 @@ class DataPage(pn.viewable.Viewer):
                     ("Dataset versions", pn.Column(pn.Row(self.dataset_name, self.version_message, self.save,
                                                           align="end"), self.versions, "#### All datasets",
                                                    self.datasets)),
-                    sizing_mode="stretch_width"),
+                    # only the shown tab is laid out: a hidden Schema table cannot push the Preview down
+                    dynamic=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width", css_classes=["tesla-page-data"],
         )

@@ -44,6 +44,7 @@ class ExplorePage(pn.viewable.Viewer):
         s = self.state
         self.column.visible = s.kind == "histogram"
         self.columns.visible = s.kind == "scatter matrix"
+        self.color.visible = s.uses_color()  # a checkbox that changes nothing is not shown
         self.plot.object = s.figure() if s.frame is not None else None
 
     def __panel__(self) -> Any:

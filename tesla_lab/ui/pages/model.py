@@ -77,8 +77,10 @@ class ModelPage(pn.viewable.Viewer):
         self.status = status_line(s)
         self.stats = pn.pane.Markdown("", css_classes=["tesla-model-stats"])
         self.summary = table(page_size=20)
+        self.pad = pn.widgets.Button(label="Pad inputs", color="warning", visible=False, css_classes=["tesla-pad"])
         self._structure: tuple[str, ...] | None = None
         self.add.on_click(lambda _: s.add_layer(self.add_kind.value))
+        self.pad.on_click(lambda _: s.pad_inputs())
         s.param.watch(self._layers_changed, ["layers"])
         s.param.watch(self._checked, ["summary", "error", "can_launch", "n_inputs", "n_outputs", "image_shape",
                                       "task"])
@@ -119,12 +121,15 @@ class ModelPage(pn.viewable.Viewer):
         self.io.object = f"Inputs: **{s.n_inputs}** features{image} → outputs: **{s.n_outputs}** ({s.task})"
         self.image_input.visible = bool(s.image_shape)
         self.stats.object = f"**{s.stats_text()}**"
+        offer = s.padding_offer()  # a prime feature count (wine: 13) cannot feed a TT layer: one click pads it
+        self.pad.param.update(visible=offer is not None, label=f"Pad inputs to {offer} (zero features)" if offer
+                              else "Pad inputs")
         set_table(self.summary, s.summary_table())
 
     def __panel__(self) -> Any:
         return pn.Column(
             "## Model", self.io, self.image_input, "#### Layers (an output layer for the targets is added)",
             self.layers_box, pn.Row(self.add_kind, self.add), "#### Training",
-            pn.GridBox(*self.settings.values(), ncols=5), self.status, self.stats, self.summary,
+            pn.GridBox(*self.settings.values(), ncols=5), self.status, self.pad, self.stats, self.summary,
             sizing_mode="stretch_width", css_classes=["tesla-page-model"],
         )

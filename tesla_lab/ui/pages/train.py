@@ -49,6 +49,9 @@ class TrainPage(pn.viewable.Viewer):
                                        css_classes=["tesla-run-error"],
                                        stylesheets=["pre, code { white-space: pre-wrap; overflow-wrap: anywhere; }"])
         self.plot = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False, css_classes=["tesla-curves"])
+        self.smoothing = pn.widgets.FloatSlider.from_param(s.param.smoothing, label="Smoothing", step=0.05, width=220)
+        self.log_y = pn.widgets.Checkbox.from_param(s.param.log_y, label="log scale", align="end",
+                                                    css_classes=["tesla-train-log-y"])
         self._drawn: tuple[str, str, int] | None = None
         self._callback: Any = None
         self.launch.on_click(lambda _: self.workbench.launch() if self.workbench is not None else None)
@@ -56,6 +59,7 @@ class TrainPage(pn.viewable.Viewer):
         self.resume.on_click(lambda _: s.resume())
         s.param.watch(self._changed, ["status", "epoch", "progress", "history", "throughput", "device", "run_error",
                                       "stopping", "active", "run_id", "resumed"])
+        s.param.watch(self._redraw, ["smoothing", "log_y"])
         if workbench is not None:
             workbench.model.param.watch(self._launchable, ["can_launch"])
         self._launchable()
@@ -91,11 +95,17 @@ class TrainPage(pn.viewable.Viewer):
         drawn = (s.run_id, s.status, -1 if s.history is None else len(s.history))
         if drawn != self._drawn:  # a new epoch arrived, or the run ended
             self._drawn = drawn
-            fig = s.figure()
-            self.plot.param.update(object=fig, visible=fig is not None)
+            self._redraw()
+
+    def _redraw(self, *_: Any) -> None:
+        fig = self.state.figure()
+        if fig is not None:
+            self.plot.object = fig
+        self.plot.visible = fig is not None
 
     def __panel__(self) -> Any:
         return pn.Column(
             "## Train", pn.Row(self.launch, self.stop, self.resume), self.launch_status, self.status, self.info,
-            self.progress, self.run_error, self.plot, sizing_mode="stretch_width", css_classes=["tesla-page-train"],
+            self.progress, self.run_error, pn.Row(self.smoothing, self.log_y), self.plot, sizing_mode="stretch_width",
+            css_classes=["tesla-page-train"],
         )

@@ -32,7 +32,7 @@ from tesla_lab.store import DatasetVersion, Project
 from tesla_lab.ui.state.base import StateBase, action, param
 from tesla_lab.workflow.preprocess import column_kinds, detect_task
 
-__all__ = ["DataState", "SOURCES"]
+__all__ = ["DataState", "SOURCES", "resolve_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,27 @@ def _dataset_name(text: str) -> str:
         stem = Path(stem).stem if Path(stem).suffix else stem
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("_.")
     return cleaned or "data"
+
+
+def resolve_source(path: str, folder: str | os.PathLike[str] | None) -> str:
+    """``path`` as typed in Data → Path / SQL, with a relative file path (or ``sqlite:///`` URL) taken from the
+    project ``folder``, not from wherever the server was started; absolute paths, ``~``, other database URLs and
+    sample names stay as they are.
+
+    >>> resolve_source("data/train.csv", "/work/proj"), resolve_source("sqlite:///db/x.db", "/work/proj")
+    ('/work/proj/data/train.csv', 'sqlite:////work/proj/db/x.db')
+    >>> resolve_source("/tmp/a.csv", "/work/proj"), resolve_source("iris", "/work/proj")
+    ('/tmp/a.csv', 'iris')
+    >>> resolve_source("postgresql://db/x", "/work/proj"), resolve_source("a.csv", None)
+    ('postgresql://db/x', 'a.csv')
+    """
+    if folder is None or not path:
+        return path
+    if path.startswith("sqlite:///") and not path.startswith("sqlite:////"):
+        return "sqlite:///" + str(Path(folder) / path.removeprefix("sqlite:///"))
+    if "://" in path or path.startswith(("~", "sample:")) or Path(path).is_absolute() or path in data.list_samples():
+        return path
+    return str(Path(folder) / path)
 
 
 class DataState(StateBase):
@@ -129,7 +150,7 @@ class DataState(StateBase):
     @action("cannot load the data")
     def load_path(self, path: str | None = None, query: str | None = None) -> pd.DataFrame:
         """Load a file, an MNIST folder or a database (``path`` a SQLite file or URL, ``query`` SQL or a
-        table name)."""
+        table name). A relative ``path`` is taken from the project folder (:func:`resolve_source`)."""
         path = (path if path is not None else self.path).strip()
         query = (query if query is not None else self.query).strip()
         if not path:
@@ -139,7 +160,9 @@ class DataState(StateBase):
         if query:
             is_table = query.replace("_", "").replace(".", "").isalnum()
             kw["table" if is_table else "query"] = query
-        frame, profile = profile_isolated(path, **kw)  # a worker process with a time limit, as for uploads
+        # a worker process with a time limit, as for uploads; a relative path is the project's
+        frame, profile = profile_isolated(resolve_source(path, None if self.project is None else self.project.path),
+                                          **kw)
         self.source = "path"
         shape = frame.attrs.get("image_shape")
         self._set(frame, origin=path + (f" ({query})" if query else ""), name=_dataset_name(path),

@@ -5,6 +5,13 @@
 >>> state = ExploreState(frame=df, target="target", image_shape=info.image_shape)
 >>> state.kinds()
 ['histogram', 'scatter matrix', 'correlation', 'class balance', 'images']
+>>> state.column  # the most informative column first (highest variance), not an all-zero corner pixel
+'pixel_5_2'
+>>> state.uses_color()
+True
+>>> state.kind = "correlation"
+>>> state.uses_color()  # the correlation plot has no colours: the view hides the checkbox
+False
 >>> state.kind = "images"
 >>> len(state.figure().layout.annotations)
 24
@@ -46,9 +53,23 @@ class ExploreState(StateBase):
         options = [c for c in numeric if c != self.target]
         self.param.column.objects = options
         self.param.columns.objects = options
-        self.param.update(column=options[0] if options else None, columns=options[:4])
+        ranked = self.informative(options)
+        self.param.update(column=ranked[0] if ranked else None, columns=ranked[:4])
         if self.kind not in self.kinds():
             self.kind = "histogram"
+
+    def informative(self, columns: list[str]) -> list[str]:
+        """``columns`` by decreasing variance (ties keep the table's order): the histogram and the scatter matrix
+        open on what varies most, never on a constant column such as a blank corner pixel."""
+        if self.frame is None or not columns:
+            return list(columns)
+        variance = self.frame[columns].var(numeric_only=True).reindex(columns).fillna(-1.0)
+        return sorted(columns, key=lambda c: -float(variance[c]))
+
+    def uses_color(self) -> bool:
+        """Whether the current ``kind`` draws with ``color_by_target`` (histogram and scatter matrix only; the
+        correlation, class balance and image plots do not, so the view hides the checkbox there)."""
+        return self.kind in ("histogram", "scatter matrix")
 
     def kinds(self) -> list[str]:
         """The plots that make sense for this table (class balance needs a target, images an image shape)."""

@@ -29,6 +29,7 @@ from tesla_lab.jobs import list_devices
 from tesla_lab.models.sequential import network_config
 from tesla_lab.nn import ACTIVATIONS, ModelSummary, Sequential, layer_from_config
 from tesla_lab.optim import OPTIMIZERS
+from tesla_lab.tn import padded_size, prime_factors
 from tesla_lab.train.precision import PRECISION_CHOICES
 from tesla_lab.ui.state.base import StateBase, action, param
 from tesla_lab.workflow import TrainConfig
@@ -45,6 +46,7 @@ LAYER_FIELDS: dict[str, dict[str, Any]] = {
     "LeakyReLU": {"negative_slope": 0.01},
     "Dropout": {"rate": 0.1},
     "Flatten": {},
+    "ZeroPad": {"features": 16},
 }
 LAYER_KINDS = tuple(LAYER_FIELDS)
 ACTIVATION_CHOICES = ["relu", "leaky_relu", "gelu", "tanh", "sigmoid", "elu", "silu", "none"]
@@ -79,7 +81,7 @@ def layer_config(spec: Mapping[str, Any]) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     tesla_lab.errors.ConfigError: unknown layer kind 'Pool'; choose one of: Dense, TT, Conv2D, MaxPool2D, BatchNorm, \
-LeakyReLU, Dropout, Flatten
+LeakyReLU, Dropout, Flatten, ZeroPad
     """
     kind = spec.get("kind")
     if kind not in LAYER_FIELDS:
@@ -100,6 +102,8 @@ LeakyReLU, Dropout, Flatten
         return {"type": "LeakyReLU", "negative_slope": float(f["negative_slope"])}
     if kind == "Dropout":
         return {"type": "Dropout", "rate": float(f["rate"])}
+    if kind == "ZeroPad":
+        return {"type": "ZeroPad", "features": int(f["features"])}
     return {"type": kind}  # BatchNorm, Flatten
 
 
@@ -204,6 +208,30 @@ class ModelState(StateBase):
         layers[index] = spec
         self.layers = layers
 
+    def padding_offer(self) -> int | None:
+        """The feature count to zero-pad the inputs to when the first layer is a TT layer and the input count has
+        no tensor-train split (a prime such as wine's 13 features); None when nothing needs padding.
+
+        >>> state = ModelState(n_inputs=13, n_outputs=3)
+        >>> state.can_launch, state.padding_offer()
+        (False, 15)
+        >>> state.pad_inputs(); state.can_launch, [s["kind"] for s in state.layers], state.padding_offer()
+        (True, ['ZeroPad', 'TT'], None)
+        """
+        first = self.layers[0] if self.layers else None
+        if first is None or first.get("kind") != "TT" or self.input_shape() is not None or first.get("in_shape"):
+            return None
+        n = int(self.n_inputs or 0)
+        return padded_size(n)[0] if n >= 1 and len(prime_factors(n)) < 2 else None
+
+    def pad_inputs(self, features: int | None = None) -> None:
+        """Zero-pad the inputs to ``features`` (default: :meth:`padding_offer`) with a ``ZeroPad`` first layer."""
+        features = features or self.padding_offer()
+        if not features:
+            self.message = "the inputs need no padding"
+            return
+        self.add_layer("ZeroPad", index=0, features=int(features))
+
     # ------------------------------------------------------------------------------------------- checking
     def input_shape(self) -> list[int] | None:
         """The sample shape the network sees: ``[1, H, W]`` for image input, else None (flat rows)."""
@@ -272,13 +300,14 @@ class ModelState(StateBase):
         return self.train_config()
 
     def summary_table(self) -> pd.DataFrame:
-        """The per-layer table: ``layer, type, output shape, params, dense equivalent, compression``."""
-        columns = ["layer", "type", "output shape", "params", "dense equivalent", "compression"]
+        """The per-layer table: ``layer, type`` (``TT`` for a tensor-train layer), ``TT ranks, output shape, params,
+        dense equivalent, compression`` (``'7.2x'``)."""
+        columns = ["layer", "type", "TT ranks", "output shape", "params", "dense equivalent", "compression"]
         if self.summary is None:
             return pd.DataFrame(columns=columns)
         labels = self._labels(self.network())
-        rows = [[label, r.kind, "?" if r.output_shape is None else str(tuple(r.output_shape)), r.params,
-                 r.dense_params, round(r.compression, 2)] for label, r in zip(labels, self.summary.rows)]
+        rows = [[label, r.kind, r.ranks_text, "?" if r.output_shape is None else str(tuple(r.output_shape)),
+                 r.params, r.dense_params, r.compression_text] for label, r in zip(labels, self.summary.rows)]
         return pd.DataFrame(rows, columns=columns)
 
     def stats_text(self) -> str:

@@ -2,12 +2,17 @@
 and error counts, latency percentiles and per-feature PSI drift against the training data — and which production
 models of the project could be served.
 
-:meth:`MonitorState.refresh` never raises: an unreachable server, a wrong token or an odd answer becomes a readable
-``error`` and the numbers are cleared (stale figures for a server that is down would mislead).
+:meth:`MonitorState.refresh` never raises: a wrong token or an odd answer becomes a readable ``error``; no server
+running yet is not an error but the normal start, told as a neutral ``hint`` (how to start one); either way the
+numbers are cleared (stale figures for a server that is down would mislead). :meth:`MonitorState.banner` says what
+the numbers mean: drift alerts red, warnings and failed requests amber, never a green banner over an alert, and
+why drift is ``n/a`` (too few rows yet, with the count; no training profile in the export).
 
 >>> state = MonitorState(url="http://127.0.0.1:9")   # nothing listens on the discard port
->>> state.refresh() is None, state.requests, state.error.startswith("cannot read the server metrics: no server")
-(True, 0, True)
+>>> state.refresh() is None, state.requests, state.error, state.banner()[0]
+(True, 0, '', 'secondary')
+>>> state.hint.startswith("no model server answers at http://127.0.0.1:9 yet")
+True
 >>> state.drift.columns.tolist()
 ['feature', 'psi', 'status']
 """
@@ -27,11 +32,21 @@ from tesla_lab.store import Project
 from tesla_lab.ui import plots
 from tesla_lab.ui.state.base import StateBase, action, param
 
-__all__ = ["MonitorState", "MonitorError", "DRIFT_COLUMNS", "LATENCY_KEYS"]
+__all__ = ["MonitorState", "MonitorError", "ServerUnreachable", "DRIFT_COLUMNS", "LATENCY_KEYS", "DRIFT_MIN_ROWS"]
 
 DRIFT_COLUMNS = ["feature", "psi", "status"]
 LATENCY_KEYS = ("p50", "p90", "p99")
 _TIMEOUT_S = 5.0
+DRIFT_MIN_ROWS = 100  # the model server's default: below this many recent rows its PSI is 'n/a'
+
+
+def _features(drift: pd.DataFrame, status: str) -> str:
+    """The first five features with ``status``, comma-separated."""
+    return ", ".join(drift[drift["status"] == status]["feature"].astype(str).head(5))
+
+
+class ServerUnreachable(MonitorError):
+    """Nothing answers at the server URL (no server started yet, or it ended)."""
 
 
 def _empty_drift() -> pd.DataFrame:
@@ -70,6 +85,10 @@ class MonitorState(StateBase):
     drift = param.DataFrame(default=_empty_drift(), doc="one row per feature: feature, psi, status")
     drift_status = param.String(default="n/a", doc="the worst feature status: ok / warn / alert / n/a")
     updated = param.String(default="", doc="time of the last successful refresh ('' : none yet)")
+    hint = param.String(default="", doc="a neutral note: no server answers yet, and how to start one")
+    drift_rows = param.Integer(default=0, doc="recent rows the drift is computed over")
+    drift_min_rows = param.Integer(default=DRIFT_MIN_ROWS, doc="rows needed before the drift is computed")
+    drift_available = param.Boolean(default=True, doc="False when the export has no training profile")
 
     def __init__(self, project: Project | None = None, **params: Any) -> None:
         if params.get("token") is None:
@@ -106,8 +125,8 @@ class MonitorState(StateBase):
                                "server (tesla serve)?") from exc
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise MonitorError(f"no server answers at {self.url} ({reason}); start one with `tesla serve -m NAME` "
-                               "or check the URL") from exc
+            raise ServerUnreachable(f"no server answers at {self.url} ({reason}); start one with `tesla serve -m "
+                                    "NAME` or check the URL") from exc
         try:
             data = json.loads(body)
         except ValueError as exc:
@@ -118,16 +137,24 @@ class MonitorState(StateBase):
         return data
 
     def _clear(self) -> None:
-        self.param.update(requests=0, errors=0, latency=_empty_latency(), drift=_empty_drift(), drift_status="n/a")
+        self.param.update(requests=0, errors=0, latency=_empty_latency(), drift=_empty_drift(), drift_status="n/a",
+                          drift_rows=0, updated="")
 
     @action("cannot read the server metrics")
-    def refresh(self) -> dict[str, Any]:
+    def refresh(self) -> dict[str, Any] | None:
         """Read ``/metrics`` and fill ``requests``, ``errors``, ``latency``, ``drift``; on failure clear them and set
-        ``error`` (returns None then)."""
+        ``error``, or ``hint`` when no server runs (returns None then)."""
         try:
             data = self.fetch()
+        except ServerUnreachable:
+            self._clear()
+            self.param.update(error="", message="", hint=f"no model server answers at {self.url} yet: start one "
+                              "from the project folder with the command shown under Production models (`tesla "
+                              "serve -m NAME`); its requests, latency and input drift then show here")
+            return None
         except TeslaError:
             self._clear()
+            self.hint = ""
             raise
         latency_ms = data.get("latency_ms") or {}
         drift_info = data.get("drift") or {}
@@ -138,6 +165,10 @@ class MonitorState(StateBase):
         if drift.empty:
             drift = _empty_drift()
         self.param.update(
+            hint="",
+            drift_rows=int(drift_info.get("n_recent") or 0),
+            drift_min_rows=int(drift_info.get("min_samples") or DRIFT_MIN_ROWS),
+            drift_available=bool(drift_info.get("available", True)),
             requests=int(data.get("requests") or 0),
             errors=int(data.get("errors") or 0),
             latency={k: latency_ms.get(k) for k in LATENCY_KEYS},
@@ -145,9 +176,34 @@ class MonitorState(StateBase):
             drift_status=str(drift_info.get("status", "n/a")),
             updated=datetime.now().strftime("%H:%M:%S"),
         )
-        self.message = (f"{self.requests} requests, {self.errors} errors, drift {self.drift_status} "
-                        f"(updated {self.updated})")
+        self.message = ""  # the banner tells what the numbers mean (a green line over an alert would mislead)
         return data
+
+    def banner(self) -> tuple[str, str]:
+        """``(alert type, text)`` of the Monitor's banner: ``danger`` for a drift alert, ``warning`` for a drift
+        warning or failed requests, ``info`` while drift is ``n/a`` (and why), ``success`` only when all is well,
+        ``secondary`` (neutral) before any server answered."""
+        if not self.updated:
+            return "secondary", self.hint or "press Refresh to read the model server's metrics"
+        head = f"{self.requests:,} requests, {self.errors:,} failed (updated {self.updated})"
+        failing = f"{self.errors:,} of {self.requests:,} requests failed; " if self.errors else ""
+        if self.drift_status == "alert":
+            return "danger", (f"Drift alert: {_features(self.drift, 'alert')} (PSI >= 0.25): recent inputs no longer "
+                              f"look like the training data; check the data source or retrain. {failing}{head}")
+        if self.drift_status == "warn":
+            return "warning", (f"Drift warning: {_features(self.drift, 'warn')} (PSI >= 0.1): recent inputs are "
+                               f"shifting. {failing}{head}")
+        if self.drift_status == "n/a" or self.drift.empty:
+            if not self.drift_available:
+                why = "this export has no training profile (its training data was not stored), so drift cannot be "
+                why += "computed"
+            else:
+                why = (f"fewer than {self.drift_min_rows} rows yet ({self.drift_rows} so far): PSI over a small "
+                       "sample would flag drift that is not there")
+            return ("warning" if self.errors else "info"), f"{failing}Drift n/a: {why}. {head}"
+        if self.errors:
+            return "warning", f"{failing}no drift. {head}"
+        return "success", f"No drift: every feature's PSI is below 0.1 over the last {self.drift_rows} rows. {head}"
 
     def figure(self) -> Any:
         """Bars of the PSI per feature colored by status (``None`` before any drift was reported)."""
@@ -164,11 +220,11 @@ class MonitorState(StateBase):
             return pd.DataFrame(columns=columns)
         from tesla_lab.serve.deploy import export_dir_for  # the serving layer (torch) only when asked
 
-        models = self.project.registry.list_models()
-        if models.empty:
-            return pd.DataFrame(columns=columns)
+        # only the production rows (a partial unique index holds them): cheap enough to run every couple of seconds
+        production = self.project.db.query("SELECT name, version, run_id FROM models WHERE stage = 'production' "
+                                           "ORDER BY name")
         rows = []
-        for _, row in models[models["stage"] == "production"].iterrows():
+        for row in production:
             folder = export_dir_for(self.project, str(row["name"]), int(row["version"]))
             rows.append({"name": row["name"], "version": int(row["version"]), "run_id": row["run_id"],
                          "export_dir": str(folder), "exported": (folder / "metadata.json").exists(),

@@ -25,7 +25,7 @@ import pandas as pd
 from tesla_lab.errors import ConfigError
 from tesla_lab.jobs import TrainingJob, attach, launch_training, resume_training
 from tesla_lab.store import FINAL_STATUSES, RESUMABLE_STATUSES, Project, Run
-from tesla_lab.ui import plots
+from tesla_lab.ui import charts
 from tesla_lab.ui.state.base import StateBase, action, param
 
 __all__ = ["TrainState"]
@@ -50,7 +50,10 @@ class TrainState(StateBase):
     epochs = param.Integer(default=0, doc="epochs planned")
     progress = param.Number(default=0.0, doc="percent of the planned epochs done")
     history = param.DataFrame(default=None, allow_None=True, doc="long metrics: key, step, value, timestamp")
-    throughput = param.Number(default=None, allow_None=True, doc="training samples per second (last epoch)")
+    throughput = param.Number(default=None, allow_None=True,
+                              doc="training samples per second over the epochs so far (not one epoch's, which jumps)")
+    smoothing = param.Number(default=0.0, bounds=(0.0, 0.99), doc="TensorBoard-like smoothing of the live curves")
+    log_y = param.Boolean(default=False, doc="log-scale y axes of the live curves")
     device = param.String(default="")
     run_error = param.String(default="", doc="the error text of a failed or crashed run")
     resumed = param.Integer(default=0, doc="times the run was resumed")
@@ -136,8 +139,7 @@ class TrainState(StateBase):
         history = self.job.run.metrics()
         epoch_rows = history[~history["key"].str.startswith("test_")]
         done = int(epoch_rows["step"].max()) + 1 if len(epoch_rows) else 0
-        speed = epoch_rows[epoch_rows["key"] == "samples_per_sec"]["value"]
-        throughput = float(speed.iloc[-1]) if len(speed) and math.isfinite(speed.iloc[-1]) else None
+        throughput = _throughput(epoch_rows)
         active = status not in FINAL_STATUSES
         epochs = self.epochs or done
         progress = 100.0 if status == "finished" else (100.0 * done / epochs if epochs else 0.0)
@@ -166,11 +168,13 @@ class TrainState(StateBase):
         return self.history[self.history["key"].isin(keys)][["key", "step", "value"]]
 
     def figure(self) -> Any:
-        """The loss / metric curves as a plotly figure (``None`` before the first epoch)."""
+        """One chart per metric (train and validation together), smoothed and on a log scale as set; ``None``
+        before the first epoch."""
         frame = self.curves()
         if frame.empty:
             return None
-        return plots.curves(frame, title=f"{self.run_name}: {self.status}")
+        return charts.metric_charts(frame, smoothing=self.smoothing, log_y=self.log_y,
+                                    title=f"{self.run_name}: {self.status}")
 
     def status_text(self) -> str:
         """One line for the status bar."""
@@ -186,3 +190,26 @@ class TrainState(StateBase):
         if self.stopping:
             parts.append("stopping...")
         return ", ".join(parts)
+
+
+def _throughput(epochs: pd.DataFrame) -> float | None:
+    """Samples per second over every epoch logged: sum(samples) / sum(time), so one slow epoch (a first one that
+    warms up, a machine busy for a moment) does not make the number jump.
+
+    >>> rows = pd.DataFrame({"key": ["samples_per_sec", "epoch_time"] * 2, "step": [0, 0, 1, 1],
+    ...                      "value": [100.0, 10.0, 1000.0, 1.0]})
+    >>> round(_throughput(rows), 1)  # 2,000 samples in 11 s
+    181.8
+    """
+    wide = epochs[epochs["key"].isin(["samples_per_sec", "epoch_time"])].pivot_table(
+        index="step", columns="key", values="value")
+    if "samples_per_sec" not in wide.columns:
+        return None
+    if "epoch_time" not in wide.columns:  # speeds without their durations: the median is robust to one outlier
+        speeds = wide["samples_per_sec"][wide["samples_per_sec"].map(math.isfinite)]
+        return float(speeds.median()) if len(speeds) else None
+    wide = wide.dropna()
+    wide = wide[(wide["epoch_time"] > 0) & wide["samples_per_sec"].map(math.isfinite)]
+    if wide.empty:
+        return None
+    return float((wide["samples_per_sec"] * wide["epoch_time"]).sum() / wide["epoch_time"].sum())

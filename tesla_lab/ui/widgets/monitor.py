@@ -3,13 +3,14 @@
 refreshes every 5 s until :meth:`Monitor.stop` or the widget is closed.
 
 >>> monitor = Monitor(url="http://127.0.0.1:9")
->>> monitor.refresh_button.click()
->>> "no server answers" in monitor.status.value, monitor.requests.value
-(True, '0')
+>>> monitor.refresh_button.click()  # no server yet: a neutral hint, not an error
+>>> "no model server answers" in monitor.status.value, "tesla-error" in monitor.status.value, monitor.requests.value
+(True, False, '0')
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from typing import Any
@@ -17,6 +18,9 @@ from typing import Any
 from tesla_lab.store import Project
 from tesla_lab.ui.state.monitor import MonitorState
 from tesla_lab.ui.widgets.common import show_figure, show_status, status_line, table_html, widgets
+
+_BANNER_COLORS = {"danger": "#b00020", "warning": "#8a5a00", "info": "#0d47a1", "success": "#1b5e20",
+                  "secondary": "#555555"}
 
 __all__ = ["Monitor"]
 
@@ -70,7 +74,7 @@ class Monitor(widgets.VBox):
         self.token.observe(lambda c: setattr(s, "token", c["new"]), names="value")
         self.refresh_button.on_click(lambda _: s.refresh())
         s.param.watch(self._changed, ["requests", "errors", "latency", "drift"])
-        s.param.watch(lambda *_: show_status(self.status, error=s.error, message=s.message), ["error", "message"])
+        s.param.watch(self._status, ["error", "message", "hint", "updated", "drift", "errors"])
         self._changed()
         deployed = s.deployed()
         self.deployed.value = table_html(deployed) if len(deployed) else "<i>no production model</i>"
@@ -78,6 +82,16 @@ class Monitor(widgets.VBox):
         self._thread: threading.Thread | None = None
         if auto:
             self.start(period_s)
+
+    def _status(self, *_: Any) -> None:
+        """An error in red; else the state's banner: drift alerts red, warnings amber, never green over an alert."""
+        s = self.state
+        if s.error:
+            show_status(self.status, error=s.error)
+            return
+        kind, text = s.banner()
+        self.status.value = (f'<div class="tesla-banner tesla-{kind}" style="color:{_BANNER_COLORS[kind]};'
+                             f'white-space:pre-wrap">{html.escape(text)}</div>')
 
     def _changed(self, *_: Any) -> None:
         s = self.state

@@ -9,7 +9,7 @@
 >>> browser = RunsBrowser(project)
 >>> browser.select.value = (run.id,)
 >>> browser.plot.outputs[0]["data"]["text/plain"]
-'<plotly figure: loss of 1 run(s)>'
+'<plotly figure: >'
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from tesla_lab.store import Project
+from tesla_lab.ui.state.formatting import html_table, readable
 from tesla_lab.ui.state.runs import RunsState
 from tesla_lab.ui.widgets.common import show_figure, show_status, status_line, table_html, widgets
 
@@ -24,7 +25,8 @@ __all__ = ["RunsBrowser"]
 
 
 class RunsBrowser(widgets.VBox):
-    """The project's runs; select several to overlay a metric and compare params; promote one to production.
+    """The project's runs (size, compression, numbers rounded for reading with the full value on hover); select
+    several for one chart per metric and one comparison table (differing rows marked); promote one to production.
 
     Args:
         project: the project whose runs are shown.
@@ -38,8 +40,11 @@ class RunsBrowser(widgets.VBox):
         self.table = widgets.HTML()
         self.select = widgets.SelectMultiple(options=[], description="Compare", rows=6,
                                              layout=widgets.Layout(width="520px"))
-        self.metric = widgets.Dropdown(options=s.param.metric.objects, value=s.metric, description="Metric")
+        self.search = widgets.Text(placeholder="name, tag or note", description="Search")
+        self.smoothing = widgets.FloatSlider(value=s.smoothing, min=0.0, max=0.95, step=0.05, description="Smoothing")
+        self.log_y = widgets.Checkbox(value=s.log_y, description="log scale")
         self.plot = widgets.Output()
+        self.scatter = widgets.Output()
         self.compare = widgets.HTML()
         self.model_name = widgets.Text(placeholder="registry name (default: the run's)", description="Model")
         # width auto: the default 148 px button cuts the label to "Promote to produ..."
@@ -49,17 +54,21 @@ class RunsBrowser(widgets.VBox):
         self.status = status_line()
         self.models = widgets.HTML()
         super().__init__([
-            widgets.HTML("<h3>Runs</h3>"), self.refresh_button, self.table, widgets.HBox([self.select, self.metric]),
-            self.plot, self.compare, widgets.HBox([self.model_name, self.promote_button]), self.status,
+            widgets.HTML("<h3>Runs</h3>"), widgets.HBox([self.refresh_button, self.search]), self.table,
+            widgets.HBox([self.select, widgets.VBox([self.smoothing, self.log_y])]), self.plot, self.compare,
+            self.scatter, widgets.HBox([self.model_name, self.promote_button]), self.status,
             widgets.HTML("<b>Model registry</b>"), self.models,
         ], **kwargs)
         self._busy = False
         self.refresh_button.on_click(lambda _: s.refresh())
         self.select.observe(self._selected, names="value")
-        self.metric.observe(lambda c: None if self._busy else setattr(s, "metric", c["new"]), names="value")
+        self.search.observe(lambda c: setattr(s, "search", c["new"]), names="value")
+        self.smoothing.observe(lambda c: setattr(s, "smoothing", c["new"]), names="value")
+        self.log_y.observe(lambda c: setattr(s, "log_y", c["new"]), names="value")
         self.promote_button.on_click(lambda _: s.promote(name=self.model_name.value or None))
-        s.param.watch(self._table_changed, ["table"])
-        s.param.watch(self._selection_changed, ["selected", "metric"])
+        s.param.watch(self._table_changed, ["table", "search"])
+        s.param.watch(self._selection_changed, ["selected"])
+        s.param.watch(lambda *_: show_figure(self.plot, s.figure() if s.selected else None), ["smoothing", "log_y"])
         s.param.watch(lambda *_: show_status(self.status, error=s.error, message=s.message), ["error", "message"])
         self._table_changed()
 
@@ -69,10 +78,14 @@ class RunsBrowser(widgets.VBox):
 
     def _table_changed(self, *_: Any) -> None:
         s = self.state
-        self.table.value = table_html(s.display_table())
+        shown = s.display_table()
+        text = shown.map(readable)
+        if "compression" in shown.columns:
+            text["compression"] = [f"{v:.1f}x" if v == v and v is not None else "" for v in shown["compression"]]
+        self.table.value = html_table(text, titles=shown.astype(str))
         options = []
         if s.table is not None:
-            options = [(f"{r['name']} ({r['id'][:8]}, {r['status']})", r["id"]) for _, r in s.table.iterrows()]
+            options = [(f"{r['name']} ({r['id'][:8]}, {r['status']})", r["id"]) for _, r in s.filtered().iterrows()]
         self._busy = True
         try:
             self.select.options = options
@@ -84,11 +97,7 @@ class RunsBrowser(widgets.VBox):
 
     def _selection_changed(self, *_: Any) -> None:
         s = self.state
-        self._busy = True
-        try:
-            self.metric.options = s.param.metric.objects
-            self.metric.value = s.metric if s.metric in s.param.metric.objects else None
-        finally:
-            self._busy = False
-        show_figure(self.plot, s.figure())
-        self.compare.value = table_html(s.compare(), index=True, max_rows=200)
+        show_figure(self.plot, s.figure() if s.selected else None)
+        show_figure(self.scatter, s.scatter())
+        frame, differs = s.compare_display()
+        self.compare.value = html_table(frame, highlight=differs) if not frame.empty else ""

@@ -4,6 +4,7 @@ import json
 import math
 import urllib.request
 
+import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
@@ -44,9 +45,13 @@ def test_refresh_button_updates_indicators_plot_and_drift_table(served):
     assert page.requests.value >= 3 and page.errors.value == 0
     assert page.p50.value > 0 and page.p99.value >= page.p50.value
     assert page.plot.visible and page.plot.object is not None
-    assert len(page.drift.value) == rows.shape[1] and page.status.alert_type == "success"
-    page.tick(force=True)  # the server is gone now
-    assert page.status.alert_type == "danger" and "no server answers" in page.status.object
+    assert len(page.drift.value) == rows.shape[1] and not page.status.visible
+    # 30 rows: drift is n/a, and the banner says why with the count (never a green banner)
+    assert page.banner.alert_type == "info"
+    assert "Drift n/a: fewer than 100 rows yet (30 so far)" in page.banner.object
+    page.tick(force=True)  # the server is gone now: a neutral hint, not an error
+    assert not page.status.visible and page.banner.alert_type == "secondary"
+    assert "no model server answers at" in page.banner.object and "tesla serve -m NAME" in page.banner.object
     assert page.requests.value == 0 and not page.plot.visible
 
 
@@ -57,8 +62,39 @@ def test_periodic_tick_respects_the_auto_checkbox():
     assert page.state.error == ""
     page.auto.value = True
     page.tick()
-    assert "no server answers" in page.state.error
+    assert page.state.error == "" and "no model server answers" in page.state.hint
     page.stop_polling()  # nothing started: a no-op
+
+
+def test_drift_alerts_are_red_warnings_amber_and_only_all_clear_is_green():
+    state = MonitorState(url="http://127.0.0.1:9")
+    drift = pd.DataFrame({"feature": ["a", "b"], "psi": [0.4, 0.05], "status": ["alert", "ok"]})
+    state.param.update(updated="12:00:00", requests=200, errors=0, drift=drift, drift_status="alert", drift_rows=200)
+    kind, text = state.banner()
+    assert kind == "danger" and text.startswith("Drift alert: a (PSI >= 0.25)")
+    state.param.update(drift=drift.assign(status=["warn", "ok"]), drift_status="warn")
+    assert state.banner()[0] == "warning" and state.banner()[1].startswith("Drift warning: a")
+    state.param.update(drift=drift.assign(status=["ok", "ok"]), drift_status="ok")
+    assert state.banner() == ("success", "No drift: every feature's PSI is below 0.1 over the last 200 rows. "
+                                         "200 requests, 0 failed (updated 12:00:00)")
+    state.errors = 3
+    assert state.banner()[0] == "warning" and "3 of 200 requests failed" in state.banner()[1]
+    state.param.update(errors=0, drift_status="n/a", drift_available=False)
+    assert state.banner()[0] == "info" and "this export has no training profile" in state.banner()[1]
+
+
+def test_production_models_refresh_when_promoted_or_exported(tmp_path):
+    project = Project.init(tmp_path)
+    page = MonitorPage(MonitorState(project))
+    assert page.deployed.value.empty and not page.check_deployed()  # nothing changed: nothing re-shown
+    project.registry.register_model("flowers", artifact=b"weights", stage="production")
+    assert page.check_deployed() and page.deployed.value[["name", "version", "exported"]].values.tolist() == [
+        ["flowers", 1, "not yet"]]
+    (tmp_path / "exports" / "flowers-v1").mkdir(parents=True)
+    (tmp_path / "exports" / "flowers-v1" / "metadata.json").write_text("{}")  # what `tesla serve` writes
+    assert page.check_deployed() and page.deployed.value["exported"].tolist() == ["yes"]
+    assert not page.check_deployed()
+
 
 
 def test_the_dashboard_has_a_monitor_tab(tmp_path):

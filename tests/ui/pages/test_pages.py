@@ -101,6 +101,7 @@ def test_runs_page_selection_overlay_and_promotion(project):
     assert len(page.table.value) == 2 and not page.plot.visible
     page.table.selection = [0, 1]
     assert page.plot.visible and len(page.plot.object.data) == 2 and page.compare.visible
+    assert page.compare.pagination is None and list(page.compare.value.columns) == ["≠", "field", "b", "a"]
     page.promote.clicks += 1
     assert page.status.alert_type == "danger" and "select exactly one run" in page.status.object
     page.table.selection = [1]

@@ -55,6 +55,22 @@ def test_a_path_and_a_sql_database_load(state, tmp_path):
     assert "file not found" in state.error
 
 
+def test_relative_paths_and_sqlite_urls_are_taken_from_the_project_folder(state, tmp_path, monkeypatch):
+    folder = state.project.path
+    (folder / "data").mkdir(exist_ok=True)  # Project.init makes one
+    pd.DataFrame({"a": [1.0, 2.0], "label": ["x", "y"]}).to_csv(folder / "data" / "t.csv", index=False)
+    with sqlite3.connect(folder / "data" / "d.db") as con:
+        con.executescript("CREATE TABLE pts (x REAL, y INT); INSERT INTO pts VALUES (1.0, 0), (2.0, 1), (3.0, 1);")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the server was started somewhere else
+    state.load_path("data/t.csv")
+    assert state.error == "" and state.frame.shape == (2, 2) and state.origin == "data/t.csv"
+    state.load_path("sqlite:///data/d.db", "pts")
+    assert state.error == "" and state.frame.shape == (3, 2)
+    state.load_path("data/missing.csv")
+    assert "file not found" in state.error and str(folder / "data" / "missing.csv") in state.error
+
+
 def test_schema_lists_dtype_missing_values_and_roles(state):
     state.set_frame(pd.DataFrame({"a": [1.0, None], "b": ["u", "v"], "y": [0, 1]}), target="y")
     state.features = ["a"]

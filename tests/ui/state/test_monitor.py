@@ -58,10 +58,11 @@ def test_refresh_reads_counts_latency_and_one_drift_row_per_feature(served):
     assert sorted(state.drift["feature"]) == sorted(rows.columns)
     petal = state.drift.set_index("feature").loc["petal length (cm)"]
     assert petal["status"] in ("warn", "alert") and petal["psi"] > 0.1
-    assert state.figure() is not None and "requests" in state.message
+    assert state.figure() is not None and state.message == ""  # the banner says what the numbers mean
+    assert state.banner()[0] in ("danger", "warning") and "petal length (cm)" in state.banner()[1]
 
 
-def test_unreachable_server_gives_a_readable_error_and_clears_the_numbers(served):
+def test_no_server_gives_a_neutral_hint_and_clears_the_numbers(served):
     _, export, rows = served
     with background_server(str(export)) as url:
         predict(url, rows)
@@ -69,8 +70,8 @@ def test_unreachable_server_gives_a_readable_error_and_clears_the_numbers(served
         state.refresh()
         assert state.requests >= 1
     assert state.refresh() is None  # the server is gone: no exception
-    assert state.error.startswith("cannot read the server metrics: no server answers at")
-    assert "tesla serve -m NAME" in state.error
+    assert state.error == "" and state.hint.startswith(f"no model server answers at {state.url} yet")
+    assert "tesla serve -m NAME" in state.hint and state.banner() == ("secondary", state.hint)
     assert state.requests == 0 and state.drift.empty and state.latency["p50"] is None
 
 

@@ -33,10 +33,11 @@ def test_monitor_widget_refreshes_from_a_server_and_lists_production_models(tmp_
         monitor.refresh_button.click()
     assert isinstance(monitor, Monitor) and int(monitor.requests.value) >= 1 and monitor.p50.value.endswith(" ms")
     assert "petal length (cm)" in monitor.drift.value and monitor.plot.outputs
-    assert "tesla serve -m flowers" in monitor.deployed.value and "tesla-message" in monitor.status.value
+    assert "tesla serve -m flowers" in monitor.deployed.value and "tesla-banner" in monitor.status.value
     monitor.url.value = "http://127.0.0.1:9"
     monitor.refresh_button.click()
-    assert "no server answers" in monitor.status.value and monitor.requests.value == "0"
+    assert "no model server answers" in monitor.status.value and "tesla-secondary" in monitor.status.value
+    assert monitor.requests.value == "0"
     monitor.close()
 
 
@@ -45,4 +46,4 @@ def test_auto_refresh_runs_in_a_thread_until_stopped():
     monitor._thread.join(0.01)
     monitor.stop()
     monitor._thread.join(5)
-    assert not monitor._thread.is_alive() and "no server answers" in monitor.state.error
+    assert not monitor._thread.is_alive() and "no model server answers" in monitor.state.hint

@@ -1,4 +1,4 @@
-"""RunsBrowser widget: table, selection, overlay, comparison, promotion."""
+"""RunsBrowser widget: table, selection, per-metric charts, comparison, promotion."""
 
 import torch
 
@@ -10,14 +10,20 @@ def test_select_overlay_compare_and_promote(tmp_path):
     project = Project.init(tmp_path)
     ids = []
     for lr in (0.1, 0.01):
-        with project.start_run(name=f"lr-{lr}", params={"lr": lr}) as run:
+        layers = [{"type": "Dense", "units": 32, "activation": "relu", "tt_rank": 4}]
+        with project.start_run(name=f"lr-{lr}", params={"lr": lr, "batch_size": 32.0, "model.layers": layers}) as run:
             run.log_metrics({"loss": lr}, step=0)
             run.log_model(torch.nn.Linear(1, 1))
         ids.append(run.id)
     browser = RunsBrowser(project)
     assert "lr-0.1" in browser.table.value and len(browser.select.options) == 2
     browser.select.value = tuple(ids)
-    assert "2 run(s)" in browser.plot.outputs[0]["data"]["text/plain"] and "param.lr" in browser.compare.value
+    fig = browser.plot.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["loss"]
+    compare = browser.compare.value
+    assert '<tr style="background:#fff3cd"><td>lr</td><td>0.1</td><td>0.01</td></tr>' in compare  # differs
+    assert "<tr><td>batch_size</td><td>32</td><td>32</td></tr>" in compare  # an integer, not 32.0
+    assert "<td>TT(32, rank 4, relu)</td>" in compare
     browser.promote_button.click()
     assert "select exactly one run" in browser.status.value
     browser.select.value = (ids[0],)
