@@ -63,10 +63,12 @@ class Residual(keras.layers.Layer):
         self.inner = [keras.saving.deserialize_keras_object(layer) if isinstance(layer, dict) else layer
                       for layer in layers]
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any) -> Any:
+        # no `training` argument: Keras passes it on through its call context, and TensorFlow's rematerialisation
+        # (checkpoint_gradients) accepts no keyword arguments in graph mode
         x = inputs
         for layer in self.inner:
-            x = layer(x, training=training)
+            x = layer(x)
         return inputs + ops.cast(x, inputs.dtype)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -293,7 +295,7 @@ class TensorNetwork(keras.Model):
         return ([layer] if layer is not None else []), width
 
     # ------------------------------------------------------------------ forward
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any) -> Any:
         shape = tuple(inputs.shape)
         known = [s for s in shape[1:] if s is not None]
         if len(shape) < 2 or len(known) != len(shape) - 1 or math.prod(known) != self.input_dim:
@@ -301,7 +303,7 @@ class TensorNetwork(keras.Model):
                              f"(batch, {self.input_dim}) or images whose pixels multiply to {self.input_dim}")
         x = ops.reshape(inputs, (-1, self.input_dim)) if len(shape) > 2 else inputs  # images → feature vectors
         for layer in self.body:
-            x = layer(x, training=training)
+            x = layer(x)  # `training` reaches dropout and batch norm through Keras' call context
         return self.head(x)
 
     def compute_output_shape(self, input_shape: Any) -> Any:

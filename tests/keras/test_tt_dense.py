@@ -126,3 +126,16 @@ def test_unknown_or_missing_backend_is_one_clear_error(env, error):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=run_env)
     assert out.returncode != 0
     assert error in out.stderr.strip().splitlines()[-1]
+
+
+def test_tesla_keras_is_tesla_lab_keras():
+    import tesla.keras
+
+    import tesla
+    import tesla_lab
+    import tesla_lab.keras
+
+    assert tesla.keras is tesla_lab.keras and tesla_lab.keras.TTDense is TTDense
+    from tesla.keras import TensorNetwork
+
+    assert TensorNetwork is tesla_lab.keras.TensorNetwork
