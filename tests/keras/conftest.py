@@ -1,9 +1,19 @@
 """Keras tests: collected only with a backend chosen (``TESLA_KERAS_BACKEND`` or ``KERAS_BACKEND``; see the root
 conftest.py and ``make test-keras``), one pytest process per backend."""
 
+import os
+
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
+
+# These tests train tiny models, where a thread pool only adds overhead (and contends on a busy CI machine: up to
+# 30x slower measured): one thread for every backend, set before the backend starts.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+torch.set_num_threads(1)
 
 keras = pytest.importorskip("keras")
 

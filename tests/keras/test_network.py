@@ -55,27 +55,36 @@ def test_document_sample_trains_a_classifier_from_integer_labels():
     assert tn.count_params() == tn.body[0].count_params() + sum(b.count_params() for b in tn.body[1:]) + 110
 
 
-def test_options_map_to_keras_features_and_parallel_flags_warn_once():
+def test_options_map_to_keras_features():
     tn = TensorNetwork(input_dim=100, hidden_dim=10, output_dim=10)
     tn.add_layer(input_dim=10, hidden_dim=10, output_dim=10, attention_type="sparse")
-    tn.add_layer(input_dim=10, hidden_dim=10, output_dim=10, checkpoint_gradients=True, mixed_precision=True,
-                 data_parallel=True)
+    tn.add_layer(input_dim=10, hidden_dim=10, output_dim=10, checkpoint_gradients=True, mixed_precision=True)
+    tn.add_layer(input_dim=10, hidden_dim=10, output_dim=10, data_parallel=True, model_parallel=True)
     assert tn.layer_flags() == {"hidden1": ("attention_type=sparse",),
-                                "hidden2": ("checkpoint_gradients", "mixed_precision=bf16", "data_parallel")}
-    blocks = [b for b in tn.body if isinstance(b, Residual)]  # attention, its feed-forward block, the flagged block
+                                "hidden2": ("checkpoint_gradients", "mixed_precision=bf16"),
+                                "hidden3": ("data_parallel", "model_parallel")}
+    blocks = [b for b in tn.body if isinstance(b, Residual)]  # attention, its feed-forward block, 2 flagged blocks
     attention = blocks[0].inner[0]
     assert isinstance(attention, SparseAttention) and attention.attention_type == "block"
     flagged = blocks[2].inner[0]
     assert isinstance(flagged, TTDense) and flagged._remat_mode is not None and flagged._remat_mode.mode == "full"
     assert flagged.dtype_policy.name == "mixed_bfloat16" and flagged.compute_dtype == "bfloat16"
     assert tn.body[0]._remat_mode is None and tn.body[0].compute_dtype == "float32"
+    assert blocks[3].inner[0]._remat_mode is None and blocks[3].inner[0].compute_dtype == "float32"
+
+
+def test_checkpointed_mixed_precision_block_trains_and_parallel_flags_warn_once():
+    tn = TensorNetwork(input_dim=100, hidden_dim=10, output_dim=10)
+    tn.add_layer(input_dim=10, hidden_dim=10, output_dim=10, checkpoint_gradients=True, mixed_precision=True,
+                 data_parallel=True)
     X, y = make_data(16, seed=3)
     tn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        tn.fit(X, y, epochs=1, verbose=0)
-        tn.fit(X, y, epochs=1, verbose=0)
+        first = tn.fit(X, y, epochs=1, verbose=0).history["loss"][0]
+        second = tn.fit(X, y, epochs=1, verbose=0).history["loss"][0]
     assert sum("data_parallel=True are recorded only on Keras" in str(w.message) for w in seen) == 1
+    assert np.isfinite(first) and second < first
     assert to_numpy(tn(X[:2])).dtype == np.float32
 
 
