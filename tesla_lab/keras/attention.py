@@ -164,6 +164,6 @@ features); got embed_dim=6, num_heads=4. Use num_heads in [1, 2, 3, 6]
             pairs += [(layer.in_proj.bias, self.in_bias, False), (layer.out_proj.bias, self.out_bias, False)]
         with torch.no_grad():
             for target, variable, transpose in pairs:
-                value = keras.ops.convert_to_numpy(variable).astype("float32")
+                value = np.asarray(variable.numpy(), dtype=np.float32)
                 target.copy_(torch.from_numpy(value.T.copy() if transpose else value))
         return layer

@@ -11,7 +11,8 @@ server as every torch model. A layer without a converter raises :class:`~tesla_l
 >>> model = keras.Sequential([keras.Input((16,)), TTDense(8, tt_rank=2, activation="relu"), keras.layers.Dense(3)])
 >>> x = np.random.default_rng(0).normal(size=(4, 16)).astype("float32")
 >>> module = to_torch_module(model)
->>> bool(np.allclose(module(torch.from_numpy(x)).detach().numpy(), keras.ops.convert_to_numpy(model(x)), atol=1e-5))
+>>> expected = keras.ops.convert_to_numpy(model(x))
+>>> bool(np.allclose(module(torch.from_numpy(x)).detach().numpy(), expected, atol=1e-5))
 True
 """
 
@@ -42,7 +43,7 @@ _ACTIVATIONS: dict[str, Callable[[Any], Any]] = {
 
 
 def _np(variable: Any) -> np.ndarray:
-    return np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float32)
+    return np.asarray(variable.numpy(), dtype=np.float32)  # convert_to_numpy(variable) warns on numpy 2
 
 
 def _activation(fn: Any, where: str) -> list[Any]:
@@ -178,6 +179,14 @@ def export_keras(model: Any, example_input: Any, out_dir: str | os.PathLike[str]
 
     The converted module is checked against the Keras model on ``example_input`` (``rtol``/``atol`` of
     ``export_model``) before anything is written; the metadata records the Keras backend and version.
+
+    >>> import tempfile
+    >>> from tesla_lab.keras import TTDense
+    >>> model = keras.Sequential([keras.Input((16,)), TTDense(4, tt_rank=2)])
+    >>> info = export_keras(model, np.ones((4, 16), "float32"), tempfile.mkdtemp() + "/m", task="regression",
+    ...                     formats=("torchscript",))
+    >>> info.metadata["metadata"]["keras"]["backend"] == backend(), sorted(info.metadata["files"])
+    (True, ['model.torchscript.pt'])
     """
     import torch
 

@@ -179,6 +179,7 @@ class TTDense(keras.layers.Layer):
         >>> bool(np.allclose(layer.to_torch()(torch.from_numpy(x)).detach().numpy(), y, atol=1e-5))
         True
         """
+        import numpy as np
         import torch
 
         from tesla_lab.nn.tt_linear import TTLinear
@@ -190,9 +191,9 @@ class TTDense(keras.layers.Layer):
                           in_shape=self._in_shape, out_shape=self._out_shape, bias=self.use_bias)
         with torch.no_grad():
             for target, core in zip(linear.cores, self.cores):
-                target.copy_(torch.from_numpy(keras.ops.convert_to_numpy(core).astype("float32")))
+                target.copy_(torch.from_numpy(np.asarray(core.numpy(), dtype=np.float32)))
             if self.bias is not None:
-                linear.bias.copy_(torch.from_numpy(keras.ops.convert_to_numpy(self.bias).astype("float32")))
+                linear.bias.copy_(torch.from_numpy(np.asarray(self.bias.numpy(), dtype=np.float32)))
         return linear
 
     @classmethod
