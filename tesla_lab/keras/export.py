@@ -79,6 +79,11 @@ def _nhwc(inner: Any) -> Any:
     return NHWC()
 
 
+def _is_functional(layer: Any) -> bool:
+    """A functional ``keras.Model(inputs, outputs)`` (Keras' Functional class, which holds its graph's operations)."""
+    return isinstance(layer, keras.Model) and hasattr(layer, "_operations") and not isinstance(layer, TensorNetwork)
+
+
 def _convert(layer: Any) -> list[Any]:
     """Torch modules computing what ``layer`` computes in inference."""
     import torch
@@ -97,8 +102,12 @@ def _convert(layer: Any) -> list[Any]:
         return [TorchResidual(nn.Sequential(*[m for inner in layer.inner for m in _convert(inner)]))]
     if isinstance(layer, TensorNetwork):
         return [nn.Flatten(), *[m for inner in [*layer.body, layer.head] for m in _convert(inner)]]
-    if isinstance(layer, keras.Sequential) or (isinstance(layer, keras.Model) and hasattr(layer, "_functional")):
+    if isinstance(layer, keras.Sequential) or _is_functional(layer):
         return [m for inner in layer.layers for m in _convert(inner)]
+    if isinstance(layer, keras.Model):
+        raise ExportError(f"cannot export the subclassed Keras model {layer.name!r} ({type(layer).__name__}): its "
+                          "call() is Python code that cannot be converted; build it as keras.Sequential or a "
+                          "functional keras.Model, or use tesla_lab.keras.TensorNetwork")
     if isinstance(layer, layers.Dense):
         linear = nn.Linear(*_np(layer.kernel).shape, bias=layer.bias is not None)
         with torch.no_grad():
@@ -155,8 +164,9 @@ def _convert(layer: Any) -> list[Any]:
 def to_torch_module(model: Any) -> Any:
     """An equivalent ``torch.nn`` module (eval mode, float32, CPU) with a copy of ``model``'s weights.
 
-    ``model`` is a built Keras layer or model: ``Sequential``, a functional model whose layers form a chain, a
-    :class:`~tesla_lab.keras.TensorNetwork`, or a single layer. Works on every backend.
+    ``model`` is a built Keras layer or model: ``Sequential``, a functional model whose layers form a chain (taken
+    in order; :func:`export_keras` checks the result reproduces the model), a :class:`~tesla_lab.keras.TensorNetwork`,
+    or a single layer. Works on every backend.
     """
     from torch import nn
 
@@ -165,11 +175,9 @@ def to_torch_module(model: Any) -> Any:
     if not model.built:
         raise ExportError(f"the Keras model {model.name!r} is not built (its weights do not exist yet); call it on "
                           "a batch or fit it before exporting")
-    if isinstance(model, keras.Model) and hasattr(model, "_functional") and not isinstance(model, keras.Sequential):
-        ops = model._functional._operations if hasattr(model._functional, "_operations") else model.layers
-        if len(model.inputs) != 1 or len(model.outputs) != 1 or len(ops) != len(model.layers):
-            raise ExportError(f"the functional model {model.name!r} must be a chain (one input, one output); "
-                              "branching graphs are not converted")
+    if _is_functional(model) and (len(model.inputs) != 1 or len(model.outputs) != 1):
+        raise ExportError(f"the functional model {model.name!r} has {len(model.inputs)} inputs and "
+                          f"{len(model.outputs)} outputs; only a chain of layers (one input, one output) is converted")
     return nn.Sequential(*_convert(model)).eval()
 
 

@@ -363,9 +363,8 @@ class TensorNetwork(keras.Model):
             spec = dict(spec)
             if spec["kind"] == "layer":
                 spec["kind"] = keras.saving.serialize_keras_object(spec.pop("layer"))
-            else:
-                spec.pop("kind") if spec["kind"] == "attention" and spec.get("attention_type") else None
-                spec.setdefault("kind", "tt")
+            elif spec["kind"] == "attention" and spec.get("attention_type"):
+                spec["kind"] = "tt"  # as it was added: add_layer('tt', attention_type=...) builds the same block
             layers.append(spec)
         return {"input_dim": self.input_dim, "hidden_dim": self.hidden_dim, "output_dim": self.output_dim,
                 "tt_rank": self.tt_rank, "activation": self.activation_name, "dropout": self.dropout_rate,

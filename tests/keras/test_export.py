@@ -38,6 +38,31 @@ def test_conv_model_converts_in_channels_last(digits):
     np.testing.assert_allclose(got, to_numpy(model(images)), rtol=1e-5, atol=1e-5)
 
 
+def test_functional_chain_converts_and_a_subclassed_model_is_refused(digits):
+    X, *_ = digits
+    inputs = keras.Input((64,))
+    outputs = keras.layers.Dense(5)(TTDense(16, tt_rank=2, activation="tanh")(inputs))
+    model = keras.Model(inputs, outputs)
+    import torch
+
+    with torch.no_grad():
+        got = to_torch_module(model)(torch.from_numpy(X[:8])).numpy()
+    np.testing.assert_allclose(got, to_numpy(model(X[:8])), rtol=1e-5, atol=1e-5)
+
+    class Doubled(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x) * 2
+
+    doubled = Doubled()
+    doubled(X[:8])
+    with pytest.raises(ExportError, match=r"cannot export the subclassed Keras model .* \(Doubled\): its call\(\)"):
+        to_torch_module(doubled)
+
+
 def test_a_layer_without_converter_is_refused_before_writing(tmp_path):
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.LSTM(2)])
     with pytest.raises(ExportError, match=r"cannot export the Keras layer 'lstm.*' \(LSTM\): tesla_lab.keras converts"):
