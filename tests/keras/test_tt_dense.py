@@ -143,3 +143,13 @@ def test_tesla_keras_is_tesla_lab_keras():
     from tesla.keras import TensorNetwork
 
     assert TensorNetwork is tesla_lab.keras.TensorNetwork
+
+
+@pytest.mark.skipif(backend() != "jax", reason="checked once, on the backend that imports fastest")
+def test_layers_on_a_non_torch_backend_import_no_torch():
+    code = ("import sys, numpy as np; from tesla_lab.keras import TTDense, TensorNetwork, keras; "
+            "TensorNetwork(64, 16, 4).add_layer(attention_type='local')(np.zeros((2, 64), 'float32')); "
+            "print('torch' in sys.modules)")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.stdout.split()[-1:] == ["False"], out.stderr[-2000:]
