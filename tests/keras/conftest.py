@@ -31,3 +31,10 @@ def digits():
     X = (d.data / 16.0).astype(np.float32)
     return X[:1200], d.target[:1200].astype(np.int64), X[1200:], d.target[1200:].astype(np.int64)
 
+
+
+def pytest_configure(config):
+    # Keras 3.15's variables and tensors warn on every numpy 2 conversion (their __array__ takes no `copy`): noise
+    # from Keras itself, hundreds per run
+    config.addinivalue_line("filterwarnings",
+                            "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
