@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # for annotations only: errors.py is the lowest layer and imp
     from tesla_lab.train.launch import LaunchResult
 
 __all__ = [
-    "DownloadError", "ChecksumError",
+    "DownloadError", "ChecksumError", "PeerLostError",
     "TeslaError",
     "ConfigError",
     "ShapeError",
@@ -136,6 +136,12 @@ class LaunchError(TeslaError, RuntimeError):
     is the :class:`~tesla_lab.train.launch.LaunchResult`."""
 
     result: LaunchResult | None = None
+
+
+class PeerLostError(LaunchError):
+    """A process of a multi-process (multi-node) training lost its peers mid-run: a node died, the network
+    failed, or a collective waited longer than its timeout. The run is marked failed; its last checkpoint is
+    intact and ``tesla train --resume RUN_ID`` continues it."""
 
 
 class JobError(TeslaError, RuntimeError):

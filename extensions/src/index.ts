@@ -1,8 +1,9 @@
 /**
  * TESLA Lab for JupyterLab: a launcher card, a left sidebar (runs, datasets, models, notebooks), a status bar item
- * with the running jobs, and commands to open the Panel dashboard, create a training notebook from the project's
- * template, run a notebook as a papermill job and stop a run. Every action is one call to the server extension
- * (tesla_lab/jupyter), which calls the library.
+ * with the running jobs, and commands to open the Panel dashboard of the sidebar's project, open a run's page,
+ * promote or archive a model, create a training notebook from the project's template, run a notebook as a
+ * papermill job and stop a run. Every action is one call to the server extension (tesla_lab/jupyter), which calls
+ * the library.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
@@ -21,8 +22,9 @@ import { IFormValue, ParameterForm } from './forms';
 import { teslaIcon } from './icon';
 import { TeslaModel } from './model';
 import { requestAPI } from './request';
+import { RunPageWidget } from './runpage';
 import { TeslaSidebar, TeslaStatus } from './sidebar';
-import { Fetcher, IRun, ITemplate } from './types';
+import { Fetcher, IModel, IRun, ITemplate } from './types';
 
 export namespace CommandIDs {
   export const openSidebar = 'tesla-lab:open-sidebar';
@@ -30,6 +32,9 @@ export namespace CommandIDs {
   export const newNotebook = 'tesla-lab:new-training-notebook';
   export const runNotebook = 'tesla-lab:run-notebook';
   export const stopRun = 'tesla-lab:stop-run';
+  export const openRun = 'tesla-lab:open-run';
+  export const openExecutedNotebook = 'tesla-lab:open-executed-notebook';
+  export const setModelStage = 'tesla-lab:set-model-stage';
   export const refresh = 'tesla-lab:refresh';
 }
 
@@ -39,15 +44,35 @@ function message(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
 }
 
-/** Ask for parameter values; null when cancelled. */
-async function askParameters(title: string, template: ITemplate, withName: boolean, ok: string): Promise<IFormValue | null> {
-  const result = await showDialog({
-    title,
-    body: new ParameterForm(template.parameters, withName),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: ok })],
-    focusNodeSelector: 'input'
-  });
-  return result.button.accept && result.value ? result.value : null;
+/**
+ * Ask for parameter values and have the server check them; the dialog reopens with the errors under their fields
+ * until every value is valid. Null when cancelled.
+ */
+async function askParameters(
+  title: string,
+  template: ITemplate,
+  withName: boolean,
+  ok: string,
+  validate: (parameters: Record<string, string>) => Promise<Record<string, string>>
+): Promise<IFormValue | null> {
+  let previous: IFormValue | null = null;
+  let errors: Record<string, string> = {};
+  for (;;) {
+    const result: Dialog.IResult<IFormValue> = await showDialog<IFormValue>({
+      title,
+      body: new ParameterForm(template.parameters, withName, previous, errors),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: ok })],
+      focusNodeSelector: 'input'
+    });
+    if (!result.button.accept || !result.value) {
+      return null;
+    }
+    previous = result.value;
+    errors = await validate(result.value.parameters);
+    if (Object.keys(errors).length === 0) {
+      return result.value;
+    }
+  }
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -67,6 +92,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model = new TeslaModel(fetch);
     const { commands, shell } = app;
     let dashboard: MainAreaWidget<IFrame> | null = null;
+    let dashboardProject: string | null = null;
+    const runPages = new Map<string, MainAreaWidget<RunPageWidget>>();
 
     const sidebar = new TeslaSidebar(model, {
       openDashboard: () => void commands.execute(CommandIDs.openDashboard),
@@ -74,11 +101,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
       runNotebook: path => void commands.execute(CommandIDs.runNotebook, { path }),
       openFile: path => void commands.execute('docmanager:open', { path }),
       stopRun: (run: IRun) => void commands.execute(CommandIDs.stopRun, { id: run.id, name: run.name }),
+      openRun: (run: IRun) => void commands.execute(CommandIDs.openRun, { id: run.id }),
+      setModelStage: (m: IModel, stage: string) =>
+        void commands.execute(CommandIDs.setModelStage, { name: m.name, version: m.version, stage }),
       createProject: async () => {
         try {
-          await model.createProject('');
+          const first = await model.createProject('');
+          if (first.confirm) {
+            const answer = await showDialog({
+              title: 'Create a project in the TESLA Lab sources?',
+              body: first.confirm,
+              buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Create anyway' })]
+            });
+            if (answer.button.accept) {
+              await model.createProject('', true);
+            }
+          }
         } catch (reason) {
           await showErrorMessage('Could not create the TESLA project', message(reason));
+        }
+      },
+      openDemo: async () => {
+        try {
+          await model.openDemo();
+        } catch (reason) {
+          await showErrorMessage('Could not open the demo project', message(reason));
         }
       }
     });
@@ -102,30 +149,47 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.openDashboard, {
       label: 'TESLA Dashboard',
-      caption: 'Open the Panel dashboard of TESLA Lab in a tab',
+      caption: "Open the Panel dashboard of the sidebar's project in a tab",
       icon: teslaIcon,
       execute: async () => {
+        const project = model.overview.project?.path ?? null;
         if (dashboard && !dashboard.isDisposed) {
-          shell.activateById(dashboard.id);
-          return;
+          if (dashboardProject === project) {
+            shell.activateById(dashboard.id);
+            return;
+          }
+          dashboard.dispose(); // it shows another project: the sidebar's project changed since
         }
-        let url = model.config?.dashboard_url ?? 'http://127.0.0.1:5006/';
+        let url: string;
         try {
-          const probe = await model.dashboard();
-          url = probe.url;
-          if (!probe.reachable && probe.hint) {
-            Notification.warning(probe.hint, { autoClose: 8000 });
+          const note = Notification.emit(`Starting the dashboard of ${project ?? 'this project'}…`, 'in-progress', {
+            autoClose: false
+          });
+          try {
+            const started = await model.startDashboard();
+            if (!started.url) {
+              throw new Error('the server answered no dashboard URL');
+            }
+            url = started.url;
+            if (!started.reachable && started.hint) {
+              Notification.warning(started.hint, { autoClose: 8000 });
+            }
+          } finally {
+            Notification.dismiss(note);
           }
         } catch (reason) {
-          Notification.warning(`Could not check the dashboard: ${message(reason)}`, { autoClose: 8000 });
+          await showErrorMessage('Could not start the dashboard', message(reason));
+          return;
         }
         const frame = new IFrame({
           sandbox: ['allow-scripts', 'allow-same-origin', 'allow-forms', 'allow-popups', 'allow-downloads']
         });
         frame.url = url;
         dashboard = new MainAreaWidget({ content: frame });
+        dashboardProject = project;
         dashboard.id = 'tesla-lab-dashboard';
-        dashboard.title.label = 'TESLA Dashboard';
+        dashboard.title.label = `TESLA Dashboard${model.overview.project ? ': ' + model.overview.project.name : ''}`;
+        dashboard.title.caption = project ?? '';
         dashboard.title.icon = teslaIcon;
         dashboard.title.closable = true;
         dashboard.toolbar.addItem(
@@ -144,6 +208,88 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    commands.addCommand(CommandIDs.openRun, {
+      label: args => (args.id ? `Open Run ${String(args.id).slice(0, 8)}` : 'Open Run'),
+      caption: "A run's page: curves, params, metrics and its executed notebook",
+      execute: args => {
+        const id = args.id as string;
+        const open = runPages.get(id);
+        if (open && !open.isDisposed) {
+          shell.activateById(open.id);
+          void open.content.reload();
+          return;
+        }
+        const content = new RunPageWidget(model, id, {
+          openNotebook: runId => void commands.execute(CommandIDs.openExecutedNotebook, { id: runId }),
+          openRun: runId => void commands.execute(CommandIDs.openRun, { id: runId })
+        });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `tesla-lab-run-${id}`;
+        widget.title.label = `Run ${id.slice(0, 8)}`;
+        widget.title.icon = teslaIcon;
+        widget.title.closable = true;
+        content.title.changed.connect(() => {
+          widget.title.label = content.title.label;
+        });
+        widget.toolbar.addItem(
+          'reload',
+          new ToolbarButton({ icon: refreshIcon, tooltip: 'Reload the run', onClick: () => void content.reload() })
+        );
+        runPages.set(id, widget);
+        widget.disposed.connect(() => runPages.delete(id));
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+      }
+    });
+
+    commands.addCommand(CommandIDs.openExecutedNotebook, {
+      label: 'Open Executed Notebook',
+      execute: async args => {
+        try {
+          const path = await model.executedNotebook(args.id as string);
+          if (path) {
+            await commands.execute('docmanager:open', { path });
+          } else {
+            Notification.info('The executed notebook was saved outside the Jupyter root folder.');
+          }
+        } catch (reason) {
+          await showErrorMessage('Could not open the executed notebook', message(reason));
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.setModelStage, {
+      label: args => (args.stage === 'production' ? 'Promote Model to Production' : 'Archive Model'),
+      execute: async args => {
+        const name = args.name as string;
+        const version = args.version as number;
+        const stage = args.stage as string;
+        const body =
+          stage === 'production'
+            ? `Promote ${name} v${version} to production? The current production version of ${name} is archived.`
+            : `Archive ${name} v${version}? It stays in the registry and can be promoted again.`;
+        const result = await showDialog({
+          title: stage === 'production' ? 'Promote to production' : 'Archive model',
+          body,
+          buttons: [
+            Dialog.cancelButton(),
+            stage === 'production'
+              ? Dialog.okButton({ label: 'Promote to production' })
+              : Dialog.warnButton({ label: 'Archive' })
+          ]
+        });
+        if (!result.button.accept) {
+          return;
+        }
+        try {
+          await model.setModelStage(name, version, stage);
+          Notification.success(`${name} v${version} is now ${stage}`, { autoClose: 4000 });
+        } catch (reason) {
+          await showErrorMessage('Could not change the model stage', message(reason));
+        }
+      }
+    });
+
     commands.addCommand(CommandIDs.newNotebook, {
       label: 'New Training Notebook',
       caption: "A notebook from the project's training template, with its parameters filled in",
@@ -151,7 +297,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         try {
           const template = await model.template();
-          const value = await askParameters('New training notebook', template, true, 'Create');
+          const value = await askParameters('New training notebook', template, true, 'Create', p => model.validate(p));
           if (!value) {
             return;
           }
@@ -182,7 +328,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         try {
           const template = await model.template(path);
-          const value = await askParameters(`Run ${path} as a batch job`, template, false, 'Run');
+          const value = await askParameters(`Run ${path} as a batch job`, template, false, 'Run', p =>
+            model.validate(p, path)
+          );
           if (!value) {
             return;
           }

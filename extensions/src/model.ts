@@ -5,7 +5,22 @@
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { Fetcher, IConfig, IOverview, ITemplate } from './types';
+import { Fetcher, IConfig, IDashboard, IOverview, IRunPage, ITemplate } from './types';
+
+/** The server's answer to a create that needs the user's confirmation (a folder inside TESLA Lab's own checkout). */
+export const CONFIRM_STATUS = 428;
+
+/** The HTTP status of a failed server call (a `ServerConnection.ResponseError`), or null. */
+export function errorStatus(reason: unknown): number | null {
+  const status = (reason as { response?: { status?: unknown } } | null)?.response?.status;
+  return typeof status === 'number' ? status : null;
+}
+
+/** What creating a project did: created, or refused until the user confirms (`confirm` is the server's reason). */
+export interface ICreateResult {
+  created: boolean;
+  confirm: string | null;
+}
 
 const EMPTY: IOverview = {
   project: null,
@@ -101,9 +116,58 @@ export class TeslaModel {
     await this.refresh();
   }
 
-  async createProject(name: string): Promise<void> {
-    await this._fetch('project', { method: 'POST', body: JSON.stringify({ name }) });
+  /**
+   * Create a project in the sidebar's folder. Inside a checkout of TESLA Lab itself the server refuses until
+   * `confirm` is true: the result then carries its reason for the confirmation dialog and nothing was written.
+   */
+  async createProject(name: string, confirm = false): Promise<ICreateResult> {
+    try {
+      await this._fetch('project', { method: 'POST', body: JSON.stringify({ name, confirm }) });
+    } catch (reason) {
+      if (errorStatus(reason) === CONFIRM_STATUS) {
+        return { created: false, confirm: reason instanceof Error ? reason.message : String(reason) };
+      }
+      throw reason;
+    }
     await this.refresh();
+    return { created: true, confirm: null };
+  }
+
+  /** Show the demo project (the one `make run` opens) in this sidebar. */
+  async openDemo(): Promise<void> {
+    await this._fetch('project/demo', { method: 'POST' });
+    await this.refresh();
+  }
+
+  /** A run's page: params, last metrics, curves, its executed notebook. */
+  async runPage(id: string): Promise<IRunPage> {
+    return this._fetch<IRunPage>(`runs/${encodeURIComponent(id)}`);
+  }
+
+  /** Copy a run's executed notebook where JupyterLab opens it; resolves to its path under the server root. */
+  async executedNotebook(id: string): Promise<string | null> {
+    const answer = await this._fetch<{ path: string | null }>(`runs/${encodeURIComponent(id)}/notebook`, {
+      method: 'POST'
+    });
+    return answer.path;
+  }
+
+  /** Move a registered model version to a stage (`production` archives the previous production version). */
+  async setModelStage(name: string, version: number, stage: string): Promise<void> {
+    await this._fetch(`models/${encodeURIComponent(name)}/${version}/stage`, {
+      method: 'POST',
+      body: JSON.stringify({ stage })
+    });
+    await this.refresh();
+  }
+
+  /** Each bad form value's error by parameter name (empty: all good), for the template or the notebook at `path`. */
+  async validate(parameters: Record<string, string>, path?: string): Promise<Record<string, string>> {
+    const answer = await this._fetch<{ errors: Record<string, string> }>('notebooks/validate', {
+      method: 'POST',
+      body: JSON.stringify({ parameters, path: path ?? null })
+    });
+    return answer.errors;
   }
 
   /** The papermill parameters of the training template, or of the notebook at `path` (under the server root). */
@@ -132,8 +196,14 @@ export class TeslaModel {
     return job;
   }
 
-  async dashboard(): Promise<{ url: string; reachable: boolean; hint: string | null }> {
-    return this._fetch('dashboard');
+  /** Where the dashboard of the sidebar's project is (not started: `url` null). */
+  async dashboard(): Promise<IDashboard> {
+    return this._fetch<IDashboard>('dashboard');
+  }
+
+  /** Start the dashboard of the sidebar's project (a running one is reused) and resolve to where it is. */
+  async startDashboard(): Promise<IDashboard> {
+    return this._fetch<IDashboard>('dashboard', { method: 'POST' });
   }
 
   dispose(): void {

@@ -1,6 +1,8 @@
 /**
- * The left sidebar: the project's runs (status, key metric, live progress, Stop), datasets, registered models and
- * notebooks. Layout only: it shows what the model holds and hands every click to an action.
+ * The left sidebar: the project's runs (status, key metric, live progress, Stop; a click opens the run's page),
+ * datasets, registered models (promote to production, archive) and notebooks. In a folder without a project it
+ * offers to create one there or to open the demo project. Layout only: it shows what the model holds and hands
+ * every click to an action.
  */
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -16,7 +18,10 @@ export interface ISidebarActions {
   runNotebook(path: string): void;
   openFile(path: string): void;
   stopRun(run: IRun): void;
+  openRun(run: IRun): void;
+  setModelStage(model: IModel, stage: 'production' | 'archived'): void;
   createProject(): void;
+  openDemo(): void;
 }
 
 function Section(props: { title: string; count: number; children: React.ReactNode }): JSX.Element {
@@ -37,7 +42,13 @@ function RunRow(props: { run: IRun; actions: ISidebarActions }): JSX.Element {
     <li className={`jp-TeslaLab-run jp-TeslaLab-status-${run.status}`} data-run-id={run.id} title={run.id}>
       <div className="jp-TeslaLab-row">
         <span className="jp-TeslaLab-dot" aria-hidden="true" />
-        <span className="jp-TeslaLab-name">{run.name}</span>
+        <button
+          className="jp-TeslaLab-name jp-TeslaLab-link"
+          onClick={() => actions.openRun(run)}
+          title={`Open the page of run ${run.name} (${run.id.slice(0, 8)}): curves, params, metrics`}
+        >
+          {run.name}
+        </button>
         <span className="jp-TeslaLab-badge">{run.status}</span>
         {canStop(run) && (
           <button className="jp-TeslaLab-button jp-mod-warn" onClick={() => actions.stopRun(run)} title="Stop this run">
@@ -71,14 +82,26 @@ function DatasetRow(props: { dataset: IDataset }): JSX.Element {
   );
 }
 
-function ModelRow(props: { model: IModel }): JSX.Element {
-  const m = props.model;
+function ModelRow(props: { model: IModel; actions: ISidebarActions }): JSX.Element {
+  const { model: m, actions } = props;
   return (
-    <li className="jp-TeslaLab-item jp-TeslaLab-model">
-      <span className="jp-TeslaLab-name">
+    <li className={`jp-TeslaLab-item jp-TeslaLab-model jp-TeslaLab-stage-${m.stage}`} data-model={`${m.name}:${m.version}`}>
+      <span className="jp-TeslaLab-name" title={m.description ?? undefined}>
         {m.name} v{m.version}
       </span>
       <span className="jp-TeslaLab-badge">{m.stage}</span>
+      <span className="jp-TeslaLab-modelActions">
+        {m.stage !== 'production' && (
+          <button className="jp-TeslaLab-button jp-mod-accept" onClick={() => actions.setModelStage(m, 'production')}>
+            Promote to production
+          </button>
+        )}
+        {m.stage !== 'archived' && (
+          <button className="jp-TeslaLab-button" onClick={() => actions.setModelStage(m, 'archived')}>
+            Archive
+          </button>
+        )}
+      </span>
     </li>
   );
 }
@@ -115,9 +138,22 @@ function Panel(props: { model: TeslaModel; actions: ISidebarActions }): JSX.Elem
       {o.project === null && !model.error ? (
         <div className="jp-TeslaLab-noProject">
           <p>No TESLA project in {o.project_dir ?? 'this folder'}.</p>
-          <button className="jp-TeslaLab-button jp-mod-accept" onClick={() => actions.createProject()}>
-            Create project here
-          </button>
+          <div className="jp-TeslaLab-toolbar">
+            <button
+              className="jp-TeslaLab-button jp-mod-accept"
+              onClick={() => actions.createProject()}
+              title="tesla init here: tesla.yaml, .tesla/ and the starter notebooks"
+            >
+              Create project here
+            </button>
+            <button
+              className="jp-TeslaLab-button"
+              onClick={() => actions.openDemo()}
+              title="The demo project with the digits sample (what `make run` opens)"
+            >
+              Open demo project
+            </button>
+          </div>
         </div>
       ) : (
         o.project !== null && (
@@ -147,7 +183,7 @@ function Panel(props: { model: TeslaModel; actions: ISidebarActions }): JSX.Elem
             <Section title="Models" count={o.models.length}>
               <ul className="jp-TeslaLab-list">
                 {o.models.map(m => (
-                  <ModelRow key={`${m.name}:${m.version}`} model={m} />
+                  <ModelRow key={`${m.name}:${m.version}`} model={m} actions={actions} />
                 ))}
               </ul>
             </Section>

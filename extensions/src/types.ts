@@ -16,10 +16,13 @@ export interface IProgress {
   fraction: number | null;
 }
 
+/** `crashed`: its process died (kill -9, a reboot) while it ran; found when the project is next opened. */
+export type RunStatus = 'queued' | 'running' | 'finished' | 'failed' | 'stopped' | 'crashed';
+
 export interface IRun {
   id: string;
   name: string;
-  status: 'queued' | 'running' | 'finished' | 'failed' | 'stopped';
+  status: RunStatus;
   created: string | null;
   duration: number | null;
   device: string | null;
@@ -78,8 +81,52 @@ export interface IParameter {
   /** The default's source text. */
   default: string | null;
   help: string;
-  /** The text the form field starts with (a str default without its quotes). */
+  /** The text the form field starts with (a str default without its quotes; empty for None). */
   value: string;
+  /** Filled in by the notebook runner (project_dir, tesla_run_id): the forms do not show it. */
+  internal?: boolean;
+}
+
+/** A metric's logged values (one per epoch). */
+export interface ICurve {
+  steps: number[];
+  values: (number | null)[];
+}
+
+/** A run's page (server: `runs/<id>`). */
+export interface IRunPage {
+  id: string;
+  name: string;
+  status: RunStatus;
+  /** `train` or `notebook` (a papermill job). */
+  kind: string;
+  created: string | null;
+  started: string | null;
+  ended: string | null;
+  device: string | null;
+  error: string | null;
+  resumed: number | null;
+  params: Record<string, unknown>;
+  config: Record<string, unknown>;
+  /** The last value of every metric. */
+  summary: Record<string, number | null>;
+  curves: Record<string, ICurve>;
+  artifacts: string[];
+  /** Whether an executed notebook is stored with the run. */
+  notebook: boolean;
+  /** The training run a notebook job started. */
+  training_run: string | null;
+  notebook_source: string | null;
+}
+
+/** Where the dashboard of the sidebar's project is (server: `dashboard`). */
+export interface IDashboard {
+  url: string | null;
+  reachable: boolean;
+  hint: string | null;
+  /** true: the server extension serves the sidebar's project itself. */
+  managed: boolean;
+  project: string | null;
 }
 
 export interface ITemplate {

@@ -21,6 +21,7 @@ from typing import Any
 
 from tesla_lab.automl.config import PROJECT_STORAGE, AutoMLConfig
 from tesla_lab.automl.leaderboard import COLUMNS, TRIAL_STATUSES, TrialRecord, count_params, leaderboard
+from tesla_lab.automl.pruning import PRUNERS, PruningCallback, make_pruner
 from tesla_lab.automl.scoring import TASK_METRICS, maximize, resolve_metric, validation_score
 from tesla_lab.automl.search import AutoMLResult, TrialCallback, automl, import_optuna, run_automl
 from tesla_lab.automl.space import (
@@ -35,6 +36,7 @@ from tesla_lab.automl.space import (
     search_space,
     space_families,
 )
+from tesla_lab.automl.workers import join_search
 from tesla_lab.errors import AutoMLError
 
 __all__ = [
@@ -42,7 +44,7 @@ __all__ = [
     "PROJECT_STORAGE", "TrialRecord", "leaderboard", "count_params", "COLUMNS", "TRIAL_STATUSES",
     "TASK_METRICS", "resolve_metric", "maximize", "validation_score",
     "FamilySpace", "Int", "Float", "Choice", "Fixed", "FIT_OPTIONS", "search_space", "default_families",
-    "space_families", "register_space",
+    "space_families", "register_space", "join_search", "PRUNERS", "make_pruner", "PruningCallback",
 ]
 
 

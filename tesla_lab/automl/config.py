@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tesla_lab.automl.pruning import check_pruner
 from tesla_lab.automl.space import space_families
+from tesla_lab.automl.study import JOURNAL_SCHEME, journal_path
 from tesla_lab.errors import ConfigError
 from tesla_lab.models import get_family
 from tesla_lab.workflow import TrainConfig
@@ -71,8 +73,17 @@ class AutoMLConfig:
             a scalar fixes a parameter, a list makes it a choice.
         refit: retrain the best configuration on train + validation rows before the test evaluation (else the
             best trial's model is kept as it is).
-        storage: where the Optuna study lives: ``None`` in memory; ``'project'`` the project's
-            ``.tesla/optuna.db`` (SQLite, kept for later analysis); or any Optuna RDB URL.
+        storage: where the Optuna study lives: ``None`` in memory (with ``workers > 1``: a journal file in the
+            project's ``.tesla/automl/``); ``'project'`` the project's ``.tesla/optuna.db`` (SQLite, kept for later
+            analysis); any Optuna RDB URL (``postgresql://user@host/db``), or ``'journal:///abs/path.log'``
+            (Optuna's journal file on a file system every worker mounts). Workers on other machines join a study
+            in a shared storage with ``tesla automl --join --storage URL --study NAME``.
+        workers: processes on this machine that run trials at the same time (this one and ``workers - 1``
+            started for the search); they share one study, so no trial runs twice.
+        study: the Optuna study name (default ``'<name>-<run id>'``); other machines join it by this name.
+        pruner: stop bad torch trials early on their per-epoch validation loss: ``'median'``, ``'halving'``
+            (successive halving) or ``'none'``. A pruned trial is listed as ``pruned``.
+        prune_startup: trials that must finish before the median pruner prunes anything.
         torch_threads: CPU threads torch uses during the search (restored after). AutoML's networks are small,
             so 1 is fastest (measured 20x faster than 2 threads on a busy 2-core machine) and leaves the other cores
             free; ``None`` keeps torch's setting.
@@ -96,6 +107,10 @@ class AutoMLConfig:
     refit: bool = True
     storage: str | None = None
     torch_threads: int | None = 1
+    workers: int = 1
+    study: str | None = None
+    pruner: str = "none"
+    prune_startup: int = 5
 
     def __post_init__(self) -> None:
         shared = TrainConfig(**{k: getattr(self, k) for k in _SHARED})  # the same checks as `tesla train`
@@ -126,8 +141,21 @@ class AutoMLConfig:
             raise ConfigError(f"refit must be true or false; got {self.refit!r}")
         if self.storage is not None and (not isinstance(self.storage, str) or (
                 self.storage != PROJECT_STORAGE and "://" not in self.storage)):
-            raise ConfigError(f"storage must be None (in memory), 'project' (.tesla/optuna.db) or an Optuna RDB URL "
-                              f"such as 'sqlite:///optuna.db'; got {self.storage!r}")
+            raise ConfigError(f"storage must be None (in memory), 'project' (.tesla/optuna.db), an Optuna RDB URL "
+                              f"such as 'sqlite:///optuna.db' or 'journal:///abs/path.log'; got {self.storage!r}")
+        if self.storage is not None and self.storage.startswith(JOURNAL_SCHEME):
+            journal_path(self.storage)  # an absolute path, checked before anything runs
+        workers = self.workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers must be an integer >= 1 (processes running trials on this machine); got "
+                              f"{workers!r}")
+        if self.study is not None and (not isinstance(self.study, str) or not self.study.strip()):
+            raise ConfigError(f"study must be a non-empty name (e.g. 'wine-search') or None; got {self.study!r}")
+        self.pruner = check_pruner(self.pruner)
+        startup = self.prune_startup
+        if isinstance(startup, bool) or not isinstance(startup, int) or startup < 0:
+            raise ConfigError(f"prune_startup must be an integer >= 0 (finished trials before pruning starts); got "
+                              f"{startup!r}")
 
     @classmethod
     def fields(cls) -> list[str]:

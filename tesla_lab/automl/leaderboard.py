@@ -24,16 +24,17 @@ from tesla_lab.models import Estimator
 
 __all__ = ["TrialRecord", "TRIAL_STATUSES", "COLUMNS", "leaderboard", "count_params"]
 
-# ok: trained and scored; stopped: a torch trial the time budget cut short, scored on the epochs it ran
-TRIAL_STATUSES = ("ok", "stopped", "failed")
-COLUMNS = ["trial", "family", "params", "val_score", "fit_time", "n_params", "status", "run_id", "error"]
+# ok: trained and scored; stopped: a torch trial the time budget cut short, scored on the epochs it ran;
+# pruned: a torch trial stopped early because its validation loss was worse than the other trials' (not scored)
+TRIAL_STATUSES = ("ok", "stopped", "pruned", "failed")
+COLUMNS = ["trial", "family", "params", "val_score", "fit_time", "n_params", "status", "run_id", "error", "worker"]
 
 
 @dataclass
 class TrialRecord:
     """One trial: the family and parameters tried (model hparams and training options), its validation score
-    (None when it failed), the fit time in seconds, the model's parameter count, its run in the store and the
-    error of a failed trial."""
+    (None when it failed or was pruned), the fit time in seconds, the model's parameter count, its run in the store,
+    the error of a failed trial and the ``host:pid`` of the worker process that ran it."""
 
     trial: int
     family: str
@@ -44,6 +45,7 @@ class TrialRecord:
     n_params: int | None
     run_id: str | None
     error: str | None = None
+    worker: str | None = None
 
     @property
     def scored(self) -> bool:
@@ -60,8 +62,8 @@ class TrialRecord:
 
 
 def leaderboard(records: Iterable[TrialRecord], *, metric: str | None = None, maximize: bool = True) -> pd.DataFrame:
-    """The trials as a DataFrame with :data:`COLUMNS`: scored ones best first (ties: faster first), then failed
-    ones; ``attrs`` holds ``metric`` and ``maximize``.
+    """The trials as a DataFrame with :data:`COLUMNS`: scored ones best first (ties: faster first), then pruned,
+    then failed ones; ``attrs`` holds ``metric`` and ``maximize``.
 
     >>> rows = [TrialRecord(0, "linear", {}, "ok", 40.0, 0.1, 11, None), TrialRecord(1, "mlp", {}, "ok", 35.5, 0.5,
     ...         900, None)]
@@ -71,7 +73,7 @@ def leaderboard(records: Iterable[TrialRecord], *, metric: str | None = None, ma
     items = list(records)
     scored = sorted((r for r in items if r.scored),
                     key=lambda r: (-r.val_score if maximize else r.val_score, r.fit_time, r.trial))  # type: ignore[operator]
-    failed = sorted((r for r in items if not r.scored), key=lambda r: r.trial)
+    failed = sorted((r for r in items if not r.scored), key=lambda r: (r.status != "pruned", r.trial))
     frame = pd.DataFrame([r.to_dict() for r in scored + failed], columns=COLUMNS)
     frame["val_score"] = frame["val_score"].astype("float64")
     frame["fit_time"] = frame["fit_time"].astype("float64")

@@ -31,7 +31,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -40,22 +40,34 @@ import pandas as pd
 import torch
 
 from tesla_lab.automl.config import PROJECT_STORAGE, AutoMLConfig
-from tesla_lab.automl.leaderboard import TrialRecord, count_params, leaderboard
-from tesla_lab.automl.scoring import maximize, resolve_metric, validation_score
-from tesla_lab.automl.space import FIT_OPTIONS, FamilySpace, default_families, search_space
-from tesla_lab.errors import AutoMLError, ConfigError, DataError
-from tesla_lab.models import Estimator, ModelBundle, get_family, make_model, save_bundle
+from tesla_lab.automl.leaderboard import TrialRecord, leaderboard
+from tesla_lab.automl.pruning import make_pruner
+from tesla_lab.automl.space import FIT_OPTIONS
+from tesla_lab.automl.study import open_storage, trial_records
+from tesla_lab.automl.trials import (
+    Objective,
+    SearchSetup,
+    TrialCallback,
+    build_estimator,
+    fit_estimator,
+    framework_of,
+    prepare_search,
+)
+from tesla_lab.automl.workers import LocalWorker, sampler_for, start_workers, stop_workers, wait_ready, wait_running
+from tesla_lab.errors import AutoMLError, ConfigError
+from tesla_lab.models import ModelBundle, save_bundle
 from tesla_lab.store import FINAL_STATUSES, Project, Run
 from tesla_lab.store.runs import format_error
-from tesla_lab.train import Callback
-from tesla_lab.utils import set_seed
-from tesla_lab.workflow import DataSource, PreparedData, prepare, resolve_data, snapshot_source
+from tesla_lab.workflow import DataSource, prepare, resolve_data, snapshot_source
 
 __all__ = ["AutoMLError", "AutoMLResult", "TrialCallback", "automl", "run_automl", "import_optuna"]
 
 logger = logging.getLogger(__name__)
 
-TrialCallback = Callable[[TrialRecord], Any]
+
+def records_scored(records: Sequence[TrialRecord]) -> bool:
+    """True when at least one trial has a validation score."""
+    return any(r.scored for r in records)
 
 
 def import_optuna() -> ModuleType:
@@ -100,19 +112,6 @@ class AutoMLResult:
     study: Any = field(default=None, repr=False)
 
 
-class _Deadline(Callback):
-    """Stops torch training at the search deadline (checked after every optimizer step: one clock read)."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.hit = False
-
-    def on_batch_end(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
-        if time.monotonic() >= self.deadline:
-            self.hit = True
-            trainer.stop()
-
-
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip() or "@" in name:
         raise ConfigError(f"a model name must be a non-empty string without '@' (e.g. 'wine-automl'); got {name!r}")
@@ -139,124 +138,22 @@ def _source(project: Project, cfg: AutoMLConfig, data: pd.DataFrame | None, name
     return DataSource(frame=data, kind="frame", name=label, version=None, origin="DataFrame")
 
 
-def _families(cfg: AutoMLConfig, task: str) -> list[str]:
-    families = cfg.families or default_families(task)
-    for family in families:
-        fam = get_family(family)
-        if task not in fam.tasks:
-            raise ConfigError(f"family {family!r} does {' and '.join(fam.tasks)} only, but this target is a {task} "
-                              f"task; leave it out of families")
-    extra = sorted(set(cfg.space) - set(families))
-    if extra:
-        raise ConfigError(f"space overrides family {', '.join(map(repr, extra))}, which is not searched; searched "
-                          f"families: {', '.join(families)}")
-    return families
-
-
-def _framework(family: str) -> str:
-    if get_family(family).framework == "scikit-learn":
-        return "scikit-learn"
-    return "tt" if family == "tt_mlp" else "torch"
-
-
-def _storage(project: Project, storage: str | None) -> str | None:
-    if storage == PROJECT_STORAGE:
+def _storage(project: Project, cfg: AutoMLConfig, study_name: str) -> str | None:
+    """The storage URL of the study: ``'project'`` is the project's SQLite file; several workers without a storage
+    share a journal file in the project's ``.tesla/automl/`` (a study in memory is one process's)."""
+    if cfg.storage == PROJECT_STORAGE:
         return f"sqlite:///{project.path / '.tesla' / 'optuna.db'}"
-    return storage
+    if cfg.storage is None and cfg.workers > 1:
+        return f"journal://{(project.path / '.tesla' / 'automl' / f'{study_name}.log').resolve()}"
+    return cfg.storage
 
 
-def _better(score: float, than: float | None, bigger: bool) -> bool:
-    return than is None or (score > than if bigger else score < than)
-
-
-def _fit(estimator: Estimator, prep: PreparedData, fit: dict[str, Any], cfg: AutoMLConfig,
-         deadline: float | None, X: Any = None, y: Any = None) -> tuple[float, int | None]:
-    """Train ``estimator`` on the training rows (or ``X``, ``y``); returns the fit time and, for torch models cut
-    at ``deadline``, the epochs completed (else None)."""
-    X = prep.X_train if X is None else X
-    y = prep.y_train if y is None else y
-    start = time.perf_counter()
-    if estimator.framework != "torch":
-        estimator.fit(X, y, seed=cfg.seed)
-        return time.perf_counter() - start, None
-    stop = _Deadline(deadline) if deadline is not None else None
-    estimator.fit(X, y, epochs=fit.get("epochs", 10), lr=fit.get("lr"), batch_size=fit.get("batch_size", 32),
-                  seed=cfg.seed, device=cfg.device or "auto", callbacks=[stop] if stop else [])
-    ran = len(estimator.history_.history.get("loss", [])) if stop is not None and stop.hit else None  # type: ignore[attr-defined]
-    return time.perf_counter() - start, ran
-
-
-def _build(family: str, prep: PreparedData, hparams: dict[str, Any], seed: int) -> Estimator:
-    set_seed(seed)  # the initial weights are part of the trial
-    return make_model(family, len(prep.encoded_features), prep.n_outputs, prep.task, **hparams)
-
-
-class _Search:
-    """The state of one search: the objective Optuna calls, the records, the best model so far."""
-
-    def __init__(self, project: Project, parent: Run, cfg: AutoMLConfig, prep: PreparedData, name: str,
-                 spaces: dict[str, FamilySpace], metric: str, deadline: float, dataset: tuple[str, int],
-                 on_trial: TrialCallback | Sequence[TrialCallback]) -> None:
-        self.project, self.parent, self.cfg, self.prep, self.name = project, parent, cfg, prep, name
-        self.spaces, self.metric, self.deadline, self.dataset = spaces, metric, deadline, dataset
-        self.maximize = maximize(metric)
-        self.on_trial = [on_trial] if callable(on_trial) else list(on_trial)
-        self.records: list[TrialRecord] = []
-        self.best_score: float | None = None
-        self.best_model: Estimator | None = None
-
-    def __call__(self, trial: Any) -> float:
-        family = trial.suggest_categorical("family", list(self.spaces))
-        record = TrialRecord(trial.number, family, {}, "failed", None, 0.0, None, None)
-        run: Run | None = None
-        start = time.perf_counter()
-        try:
-            space = self.spaces[family]
-            hparams, fit = space.resolve(space.sample(trial))  # a bad override value may fail here
-            record.params = params = {**hparams, **fit}
-            train_config = self.cfg.train_config(framework=_framework(family), family=family, model=hparams, **fit)
-            run = self._start_run(trial.number, family, params, train_config.to_dict())
-            record.run_id = run.id
-            estimator = _build(family, self.prep, hparams, int(self.cfg.seed or 0))
-            fit_time, ran = _fit(estimator, self.prep, fit, self.cfg, self.deadline)
-            if ran is not None:  # cut by the budget: the model on the board ran this many epochs
-                params["epochs"] = ran
-            score = validation_score(estimator, self.prep.X_val, self.prep.y_val, self.metric,
-                                     target_scaling=self.prep.target_scaling)
-            record.status = "stopped" if ran is not None else "ok"
-            record.val_score, record.fit_time, record.n_params = score, fit_time, count_params(estimator)
-            run.log_metrics({f"val_{self.metric}": score, "fit_time": fit_time,
-                             **({"n_params": record.n_params} if record.n_params is not None else {})}, step=0)
-            if ran is not None:
-                run.log_params({"model.epochs": ran})
-            run.finish("stopped" if ran is not None else "finished")
-            if not self.cfg.refit and _better(score, self.best_score, self.maximize):
-                self.best_score, self.best_model = score, estimator
-            return score
-        except Exception as exc:  # a bad combination must not end the search: record it, let Optuna mark it failed
-            record.status, record.val_score = "failed", None
-            record.fit_time = time.perf_counter() - start
-            record.error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
-            if run is None:
-                run = self._start_run(trial.number, family, record.params, {})
-                record.run_id = run.id
-            run.finish("failed", error=format_error(exc))
-            logger.warning("automl trial %d (%s) failed: %s", trial.number, family, record.error)
-            raise
-        except BaseException:  # Ctrl-C: the trial is stopped, the search ends
-            if run is not None:
-                run.finish("stopped", error="KeyboardInterrupt")
-            raise
-        finally:
-            self.records.append(record)
-            for callback in self.on_trial:
-                callback(record)
-
-    def _start_run(self, number: int, family: str, params: dict[str, Any], config: dict[str, Any]) -> Run:
-        """A child run of the search for trial ``number``; its config is the trial's TrainConfig."""
-        return self.project.start_run(
-            name=f"{self.name}-trial-{number:03d}", config=config, parent=self.parent, dataset=self.dataset,
-            params={"automl.trial": number, "family": family, **{f"model.{k}": v for k, v in params.items()}})
+def _check_new_study(optuna: ModuleType, url: str | None, study_name: str) -> None:
+    if url is None:
+        return
+    if study_name in optuna.study.get_all_study_names(storage=open_storage(url)):
+        raise ConfigError(f"storage {url!r} already has a study {study_name!r}; add workers to it with `tesla automl "
+                          f"--join --storage {url} --study {study_name}`, or choose another study name")
 
 
 def run_automl(
@@ -277,8 +174,12 @@ def run_automl(
         name: the registered model's name and the parent run's (default ``'<dataset>-automl'``).
         data: a DataFrame to search on instead of ``config.dataset`` (stored as dataset ``config.dataset``).
         register: add the final model to the registry (stage ``none``).
-        on_trial: a callable (or several) receiving each :class:`~tesla_lab.automl.TrialRecord` as it ends
-            (progress output, a UI).
+        on_trial: a callable (or several) receiving each :class:`~tesla_lab.automl.TrialRecord` this process runs
+            as it ends (progress output, a UI).
+
+    With ``config.workers > 1`` this process is the leader: it starts ``workers - 1`` worker processes that share
+    the study (trials run in parallel, none twice), takes trials itself, waits for them, and builds the
+    leaderboard from every worker's trials (also those of workers on other machines that joined the study).
 
     Bad data or options raise before anything is stored; a search where every trial failed raises
     :class:`AutoMLError` (the trial runs stay in the store with their errors).
@@ -289,36 +190,29 @@ def run_automl(
     if name is not None:
         name = _check_name(name)
     source = _source(project, cfg, data, name)
-    if source.frame.shape[0] == 0:
-        raise DataError(f"the data ({source.origin}) has no rows; AutoML needs a table with a target column and at "
-                        "least a few dozen rows")
-    target = cfg.target or source.target or str(source.frame.columns[-1])
-    prep_args = dict(task=cfg.task, preprocessing=cfg.preprocessing, max_categories=cfg.max_categories,
-                     test_size=cfg.test_size, scale_target=True, seed=int(cfg.seed or 0))
-    prep = prepare(source.frame, target, cfg.features, val_size=cfg.val_size, **prep_args)  # type: ignore[arg-type]
-    if prep.X_val is None or prep.y_val is None:  # pragma: no cover - AutoMLConfig refuses val_size=0
-        raise ConfigError("the validation split is empty; raise val_size")
-    metric = resolve_metric(cfg.metric, prep.task)
-    families = _families(cfg, prep.task)
-    spaces = {f: search_space(f, len(prep.X_train), cfg.space.get(f)) for f in families}
+    setup = prepare_search(source, cfg)
     name = name or _check_name(f"{source.name}-automl")
+    if cfg.study is not None:
+        _check_new_study(optuna, _storage(project, cfg, cfg.study), cfg.study)
 
     # -- every check passed: from here on the store changes
     source = snapshot_source(project, source)
-    cfg = cfg.replace(dataset=source.ref, target=target, task=prep.task, metric=metric, families=families,
-                      features=prep.features)
+    cfg = cfg.replace(dataset=source.ref, target=setup.target, task=setup.prep.task, metric=setup.metric,
+                      families=setup.families, features=setup.prep.features)
     dataset = (source.name, int(source.version))  # type: ignore[arg-type]
     parent = project.start_run(name=name, config={"automl": cfg.to_dict()}, dataset=dataset,
-                               params={"automl.metric": metric, "automl.time_budget": cfg.time_budget,
-                                       "automl.max_trials": cfg.max_trials, "automl.families": families,
-                                       "task": prep.task, "target": target, "seed": cfg.seed})
-    search = _Search(project, parent, cfg, prep, name, spaces, metric, started + cfg.time_budget, dataset, on_trial)
+                               params={"automl.metric": setup.metric, "automl.time_budget": cfg.time_budget,
+                                       "automl.max_trials": cfg.max_trials, "automl.families": setup.families,
+                                       "automl.workers": cfg.workers, "automl.pruner": cfg.pruner,
+                                       "task": setup.prep.task, "target": setup.target, "seed": cfg.seed})
+    search = Objective(project, parent, cfg, setup, name, started + cfg.time_budget, dataset, on_trial)
     threads = torch.get_num_threads()
     try:
         if cfg.torch_threads is not None:
             torch.set_num_threads(cfg.torch_threads)
         study = _optimize(optuna, project, cfg, search, name, parent, started)
-        result = _finish(project, cfg, search, source, prep_args, parent, name, register, started)
+        records = trial_records(study, cfg.max_trials)
+        result = _finish(project, cfg, search, records, source, setup, parent, name, register, started)
     except BaseException as exc:
         if parent.status not in FINAL_STATUSES:
             interrupted = isinstance(exc, KeyboardInterrupt)
@@ -331,44 +225,67 @@ def run_automl(
     return result
 
 
-def _optimize(optuna: ModuleType, project: Project, cfg: AutoMLConfig, search: _Search, name: str, parent: Run,
+def _optimize(optuna: ModuleType, project: Project, cfg: AutoMLConfig, search: Objective, name: str, parent: Run,
               started: float) -> Any:
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our logger reports trials; Optuna's would repeat them
+    study_name = cfg.study or f"{name}-{parent.id[:8]}"
+    url = _storage(project, cfg, study_name)
+    workers: list[LocalWorker] = []
     try:
-        sampler = optuna.samplers.TPESampler(seed=int(cfg.seed or 0))
-        study = optuna.create_study(direction="maximize" if search.maximize else "minimize", sampler=sampler,
-                                    storage=_storage(project, cfg.storage), study_name=f"{name}-{parent.id[:8]}")
-        study.set_user_attr("tesla_run_id", parent.id)
-        for space in search.spaces.values():  # every family starts from its defaults
-            study.enqueue_trial({"family": space.family, **space.enqueue_params()})
+        study = optuna.create_study(direction="maximize" if search.maximize else "minimize",
+                                    sampler=sampler_for(cfg, 0), storage=open_storage(url) if url else None,
+                                    pruner=make_pruner(cfg.pruner, startup_trials=cfg.prune_startup),
+                                    study_name=study_name)
         remaining = max(cfg.time_budget - (time.monotonic() - started), 1e-3)  # at least one trial always runs
+        # what a worker joining the study needs: the run to add trials to, the resolved config, the deadline
+        study.set_user_attr("tesla_run_id", parent.id)
+        study.set_user_attr("tesla_name", name)
+        study.set_user_attr("tesla_config", cfg.to_dict())
+        study.set_user_attr("tesla_deadline", time.time() + remaining)
+        parent.log_params({"automl.study": study_name, **({"automl.storage": url} if url else {})})
+        for space in list(search.spaces.values())[: cfg.max_trials]:  # every family starts from its defaults
+            study.enqueue_trial({"family": space.family, **space.enqueue_params()})
+        if cfg.workers > 1 and url is not None:
+            workers = start_workers(project, url, study_name, cfg.workers - 1)
+            wait_ready(study, workers, timeout=remaining)
+        remaining = max(cfg.time_budget - (time.monotonic() - started), 1e-3)
         study.optimize(search, n_trials=cfg.max_trials, timeout=remaining, catch=(Exception,))
+        grace = 30.0  # a scikit-learn fit cannot be cut at the deadline
+        stop_workers(workers, timeout=cfg.time_budget - (time.monotonic() - started) + grace)
+        workers = []
+        if url is not None:  # trials workers on other machines are still running
+            wait_running(study, cfg.max_trials, until=float(study.user_attrs["tesla_deadline"]) + grace)
     finally:
+        stop_workers(workers, timeout=0)  # Ctrl-C or an error: take the local workers down too
         optuna.logging.set_verbosity(verbosity)
     return study
 
 
-def _finish(project: Project, cfg: AutoMLConfig, search: _Search, source: DataSource, prep_args: dict[str, Any],
-            parent: Run, name: str, register: bool, started: float) -> AutoMLResult:
-    """Pick the best trial, refit it, evaluate it once on the test rows, save and register it."""
-    board = leaderboard(search.records, metric=search.metric, maximize=search.maximize)
+def _finish(project: Project, cfg: AutoMLConfig, search: Objective, records: list[TrialRecord], source: DataSource,
+            setup: SearchSetup, parent: Run, name: str, register: bool, started: float) -> AutoMLResult:
+    """Pick the best trial of every worker's, refit it, evaluate it once on the test rows, save and register it."""
+    board = leaderboard(records, metric=search.metric, maximize=search.maximize)
     n_failed = int((board["status"] == "failed").sum())
     parent.log_artifact("leaderboard.json", board.to_json(orient="records", indent=2).encode(), kind="report")
-    if n_failed == len(board):
+    if not len(board) or not records_scored(records):
         first = board.iloc[0]["error"] if len(board) else "no trial ran"
         raise AutoMLError(f"all {len(board)} AutoML trial(s) failed, so there is no model; the first error: {first}. "
                           "Check the data and the space overrides (the failed runs hold the tracebacks)")
-    best = next(r for r in search.records if r.trial == int(board.iloc[0]["trial"]))
+    best = next(r for r in records if r.trial == int(board.iloc[0]["trial"]))
     hparams = {k: v for k, v in best.params.items() if k not in FIT_OPTIONS}
     fit = {k: v for k, v in best.params.items() if k in FIT_OPTIONS}
     if cfg.refit:  # same seed and test_size: the same test rows; training gets the validation rows too
-        prep = prepare(source.frame, cfg.target, cfg.features, val_size=0, **prep_args)  # type: ignore[arg-type]
-        estimator = _build(best.family, prep, hparams, int(cfg.seed or 0))
-        _fit(estimator, prep, fit, cfg, None)
-    else:
-        prep, estimator = search.prep, search.best_model  # type: ignore[assignment]
-    train_config = cfg.train_config(framework=_framework(best.family), family=best.family, model=hparams,
+        prep = prepare(source.frame, cfg.target, cfg.features, val_size=0, **setup.prep_args)  # type: ignore[arg-type]
+        estimator = build_estimator(best.family, prep, hparams, int(cfg.seed or 0))
+        fit_estimator(estimator, prep, fit, cfg, None)
+    elif search.best_trial == best.trial and search.best_model is not None:
+        prep, estimator = search.prep, search.best_model
+    else:  # another worker trained it: the same seed on the same rows trains the same model again
+        prep = search.prep
+        estimator = build_estimator(best.family, prep, hparams, int(cfg.seed or 0))
+        fit_estimator(estimator, prep, fit, cfg, None)
+    train_config = cfg.train_config(framework=framework_of(best.family), family=best.family, model=hparams,
                                     **({"val_size": 0} if cfg.refit else {}), **fit)
     bundle = ModelBundle(estimator, features=prep.features, target=prep.target, task=prep.task, classes=prep.classes,
                          preprocessing=prep.pipeline, encoded_features=prep.encoded_features,

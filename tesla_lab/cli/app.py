@@ -9,6 +9,7 @@ exit 2 (argparse's convention), Ctrl-C 130.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import pkgutil
@@ -52,12 +53,76 @@ def _placeholder(name: str, what: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def suggest(word: str, choices: Sequence[str]) -> str:
+    """``"; did you mean X?"`` for the choice closest to a mistyped ``word`` (difflib), or ``""`` when none is close.
+
+    >>> suggest("trian", ["train", "runs", "init"])
+    "; did you mean 'train'?"
+    >>> suggest("--epohcs", ["--epochs", "--seed"])
+    "; did you mean '--epochs'?"
+    >>> suggest("xyz", ["train"])
+    ''
+    """
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose "invalid choice" error names the closest valid choice (Python 3.14's
+    ``suggest_on_error``, for the Pythons before it). Subparsers inherit the class."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices and isinstance(value, str):
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{suggest(value, list(action.choices))} "
+                                                 f"(choose from {choices})")
+        super()._check_value(action, value)
+
+
+def _long_options(parser: argparse.ArgumentParser, command: str | None) -> list[str]:
+    """The long options of ``parser`` and of its subcommand ``command`` (with that one's own subcommands): what an
+    unknown flag there could have meant."""
+    found: list[str] = []
+    todo = [parser]
+    while todo:
+        current = todo.pop()
+        for action in current._actions:
+            found += [s for s in action.option_strings if s.startswith("--")]
+            if isinstance(action, argparse._SubParsersAction):
+                if current is parser:
+                    todo += [action.choices[command]] if command in action.choices else []
+                else:
+                    todo += list(action.choices.values())
+    return found
+
+
+def _close_option(word: str, options: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _unknown_flags_error(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                         extra: Sequence[str]) -> tuple[argparse.ArgumentParser, str]:
+    """The parser to complain with (the subcommand's, so its usage line is shown) and the message, which names the
+    closest known flag of each mistyped one."""
+    command = getattr(args, "command", None)
+    options = _long_options(parser, command)
+    pairs = [(e, found) for e in extra if e.startswith("--") and (found := _close_option(e, options))]
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    if len(pairs) == 1:
+        message += f"; did you mean {pairs[0][1]!r}?"
+    elif pairs:
+        message += "; did you mean " + ", ".join(f"{f!r} for {e.split('=', 1)[0]!r}" for e, f in pairs) + "?"
+    sub = next((a.choices.get(command) for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    return sub or parser, message
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, one subparser per registered command."""
     from tesla_lab import __version__
 
     commands = load_commands()
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="tesla", parents=[common_options()],
         description="TESLA Lab: train, evaluate and deploy tensor-network and classic models from the shell.",
         epilog="start with: tesla init my-project && cd my-project && tesla load -d data.csv -o train")
@@ -84,11 +149,17 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tesla`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        from tesla_lab import __version__
+
+        sys.stdout.write(f"tesla {__version__}\n")  # what argparse's version action prints, without the parser
+        return 0
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "accepts_extra", False):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            complainer, message = _unknown_flags_error(parser, args, extra)
+            complainer.error(message)
     except SystemExit as exc:  # --help / --version (0) or a usage error (2): argparse already printed
         return int(exc.code) if isinstance(exc.code, int) else 0 if exc.code is None else 2
     run = getattr(args, "run", None)

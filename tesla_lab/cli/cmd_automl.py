@@ -66,7 +66,18 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
     parser.add_argument("--storage", metavar="URL|project",
-                        help="keep the Optuna study: 'project' (.tesla/optuna.db) or an RDB URL (default: memory)")
+                        help="keep the Optuna study: 'project' (.tesla/optuna.db), an RDB URL (postgresql://user@host/db)"
+                             " or journal:///abs/path.log on a shared file system (default: memory)")
+    parser.add_argument("-w", "--workers", type=int, metavar="N",
+                        help="processes running trials in parallel on this machine (default 1)")
+    parser.add_argument("--study", metavar="NAME", help="Optuna study name, for workers on other machines to --join")
+    parser.add_argument("--join", action="store_true",
+                        help="join the running search in --storage/--study as a worker (other machines: same "
+                             "project store); the search's leader registers the best model")
+    parser.add_argument("--pruner", choices=["median", "halving", "none"],
+                        help="stop bad torch trials early on their per-epoch validation loss (default none)")
+    parser.add_argument("--prune-startup", type=int, metavar="N",
+                        help="finished trials before the median pruner starts pruning (default 5)")
     parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads during the search (default 1)")
     parser.add_argument("--no-refit", action="store_true",
                         help="keep the best trial's model instead of retraining it on train + validation rows")
@@ -86,7 +97,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         dataset=args.dataset, target=args.target, features=args.features, task=args.task, families=args.families,
         metric=args.metric, time_budget=args.time_budget, max_trials=args.max_trials, space=space or None,
         test_size=args.test_size, val_size=args.val_size, seed=args.seed, device=args.device, storage=args.storage,
-        torch_threads=args.threads, refit=False if args.no_refit else None)
+        torch_threads=args.threads, refit=False if args.no_refit else None, workers=args.workers, study=args.study,
+        pruner=args.pruner, prune_startup=args.prune_startup)
 
 
 def format_params(params: dict[str, Any]) -> str:
@@ -109,12 +121,43 @@ def _trial_line(record: Any) -> None:
         f"{record.fit_time:6.2f} s{detail}")
 
 
+def _join(args: argparse.Namespace, project: Any) -> int:
+    from tesla_lab.automl.workers import join_search, search_time_left, start_workers, stop_workers
+    from tesla_lab.errors import ConfigError
+
+    if not args.storage or not args.study:
+        raise ConfigError("tesla automl --join needs --storage URL and --study NAME of the running search (as given "
+                          "to, or printed by, the leader's `tesla automl`)")
+    if args.storage == "project":
+        raise ConfigError("--join needs a storage every machine reaches: an RDB URL (postgresql://user@host/db) or "
+                          "journal:///abs/path.log on a shared file system; got 'project'")
+    quiet = args.quiet or args.json
+    extra = start_workers(project, args.storage, args.study, (args.workers or 1) - 1, first_index=None)
+    done = False
+    try:
+        records = join_search(project, args.storage, args.study, on_trial=() if quiet else _trial_line)
+        done = True
+    finally:  # the others end with the search (its trials or its budget); after an error they are stopped
+        stop_workers(extra, timeout=search_time_left(args.storage, args.study) + 60 if done else 0)
+    if args.json:
+        out(to_json({"study": args.study, "trials": [r.to_dict() for r in records]}))
+    else:
+        more = f" (and {len(extra)} more process(es) here)" if extra else ""
+        out(f"joined {args.study}: ran {len(records)} trial(s){more}; the leader lists them in its leaderboard")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from tesla_lab.automl import run_automl
 
     project = get_project(args)
+    if args.join:
+        return _join(args, project)
     cfg = config_from_args(args)
     quiet = args.quiet or args.json
+    if cfg.study and cfg.storage and cfg.storage != "project" and not args.json:
+        out(f"study {cfg.study}: workers on other machines join with `tesla automl --join --storage {cfg.storage} "
+            f"--study {cfg.study}`")
     result = run_automl(project, cfg, name=args.model, on_trial=() if quiet else _trial_line)
     board = result.leaderboard
     if args.json:
@@ -131,7 +174,12 @@ def _run(args: argparse.Namespace) -> int:
              "fit_time": r["fit_time"], "n_params": r["n_params"], "status": r["status"],
              "params": format_params(r["params"]) if r["status"] != "failed" else r["error"]}
             for i, r in enumerate(board.head(max(args.top, 1)).to_dict(orient="records"))]
-    out(table(rows, ["rank", "trial", "family", score, "fit_time", "n_params", "status", "params"]))
+    columns = ["rank", "trial", "family", score, "fit_time", "n_params", "status", "params"]
+    if result.config.workers > 1 or board["worker"].nunique() > 1:  # which process ran each trial
+        for row, worker in zip(rows, board["worker"]):
+            row["worker"] = worker
+        columns.insert(-1, "worker")
+    out(table(rows, columns))
     refit = "retrained on train + validation rows" if result.config.refit else "as trained in its trial"
     out(f"best: {result.best.family} (trial {result.best.trial}), {refit}; test metrics:")
     out(table([{"metric": k, "test": v} for k, v in result.test_metrics.items()], ["metric", "test"]))

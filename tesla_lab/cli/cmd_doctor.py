@@ -8,7 +8,9 @@
 created project ...
 True
 >>> main(["doctor", "--project", root])  # doctest: +ELLIPSIS
+ok       store: sqlite file ...store.db (default)
 ok       quick_check: ...store.db: quick_check ok
+ok       artifacts: ...artifacts
 ok       disk: ...
 ok       leftovers: no temporary files of interrupted writes
 0
@@ -38,5 +40,5 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if all(f.ok for f in findings) else 1
 
 
-register_command("doctor", "check the project's store (integrity, disk space, leftovers) without changing it",
+register_command("doctor", "check the project's store (which, integrity, disk space, leftovers) without changing it",
                  configure=_configure, run=_run)

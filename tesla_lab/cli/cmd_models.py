@@ -62,9 +62,11 @@ def _configure_deploy(parser: argparse.ArgumentParser) -> None:
                         help="the stage to promote to (default: production)")
     parser.add_argument("--version", type=int, help="the version to promote (default: the newest)")
     parser.add_argument("--export", action="store_true",
-                        help="also export it (TorchScript + ONNX + metadata) under exports/NAME-vN")
+                        help="also export it under exports/NAME-vN (torch, tt: TorchScript + ONNX; scikit-learn: "
+                             "ONNX with its preprocessing) + metadata")
     parser.add_argument("--serve", action="store_true",
-                        help="export it and serve it over REST (POST /predict) until Ctrl-C")
+                        help="export it and serve it over REST (POST /predict and the KServe V2 protocol) until "
+                             "Ctrl-C")
     add_serve_options(parser)
 
 
@@ -92,7 +94,8 @@ def export_and_serve(args: argparse.Namespace, project: Any, *, stage: str | Non
 def _serve(args: argparse.Namespace, path: Any) -> None:
     from tesla_lab.serve import serve as run_server
 
-    out(f"serving on http://{args.host}:{args.port} (POST /predict, GET /health /metadata /metrics); Ctrl-C stops")
+    out(f"serving on http://{args.host}:{args.port} (POST /predict, GET /health /metadata /metrics; V2: POST "
+        f"/v2/models/{args.model}/infer, GET /v2/models/{args.model} /v2/health/ready); Ctrl-C stops")
     run_server(path, host=args.host, port=args.port, token=args.token)
 
 

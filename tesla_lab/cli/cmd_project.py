@@ -30,6 +30,8 @@ def _run(args: argparse.Namespace) -> int:
 
     project = create_project(Path(args.name), name=Path(args.name).resolve().name)
     out(f"created project {project.name!r} in {project.path}")
+    if project.location.source != "default":  # a shared store (TESLA_STORE_URL): say so, the runs go there
+        out(f"store: {project.location.describe()}")
     out(f"next: cd {args.name} && tesla load -d data.csv -o train")
     return 0
 

@@ -1,5 +1,20 @@
-"""``tesla store repair``: a new store for a project whose store.db is missing or empty, re-registering the dataset
-snapshots it finds (see :mod:`tesla_lab.store.repair`)."""
+"""``tesla store show``: which store the project uses (the SQLite file, or a PostgreSQL server by URL) and its
+schema version. ``tesla store repair``: a new store for a project whose store.db is missing or empty,
+re-registering the dataset snapshots it finds (see :mod:`tesla_lab.store.repair`).
+
+>>> import tempfile
+>>> from tesla_lab.cli import main
+>>> root = tempfile.mkdtemp()
+>>> main(["init", root]) == 0
+... # doctest: +ELLIPSIS
+created project ...
+True
+>>> main(["store", "show", "--project", root])  # doctest: +ELLIPSIS
+store: sqlite file ...store.db (default)
+schema version: ...
+artifacts: ...artifacts
+0
+"""
 
 from __future__ import annotations
 
@@ -26,11 +41,24 @@ def _repair(args: argparse.Namespace) -> int:
     return 0 if not report.skipped else 1
 
 
+def _show(args: argparse.Namespace) -> int:
+    from tesla_lab.store import Project
+
+    project = Project(getattr(args, "project", None) or ".")
+    out(f"store: {project.location.describe()}")
+    out(f"schema version: {project.db.schema_version}")
+    out(f"artifacts: {project.location.artifacts}")
+    return 0
+
+
 def _configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    show = sub.add_parser("show", parents=[common_options()],
+                          help="which store the project uses (SQLite file or PostgreSQL URL) and its schema version")
+    show.set_defaults(run=_show)
     repair = sub.add_parser("repair", parents=[common_options()],
                             help="new store for a project whose store.db is missing or empty; keeps every file")
     repair.set_defaults(run=_repair)
 
 
-register_command("store", "store maintenance (repair)", configure=_configure)
+register_command("store", "the project's store: which one (show), maintenance (repair)", configure=_configure)

@@ -50,7 +50,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a stopped, failed or crashed run in place from "
                         "its last checkpoint (same run; -p raises its total epochs); other options are the run's own")
     parser.add_argument("-f", "--framework", metavar="FRAMEWORK", help="torch (default), tt or scikit-learn")
-    parser.add_argument("-p", "--iterations", type=int, metavar="N",
+    parser.add_argument("-p", "--iterations", "--epochs", type=int, metavar="N",
                         help="training iterations: epochs for torch / tt, max_iter or n_estimators (whichever the "
                              "estimator has) for scikit-learn")
     parser.add_argument("-d", "--dataset", metavar="NAME[@V]|FILE|SAMPLE",
@@ -72,6 +72,16 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", help="fp32, bf16, fp16 or mixed (default: the project's)")
     parser.add_argument("--test-size", type=float, help="held-out test fraction (default 0.2)")
     parser.add_argument("--val-size", type=float, help="validation fraction (default 0)")
+    dist = parser.add_argument_group("several processes / machines (torchrun, c10d rendezvous)")
+    dist.add_argument("--nproc", type=int, metavar="N", help="processes on this machine: one per GPU, or a few on CPUs")
+    dist.add_argument("--nodes", type=int, metavar="N", help="machines taking part (run the same command on each)")
+    dist.add_argument("--node-rank", type=int, metavar="K", help="this machine: 0 on the one whose address is --master")
+    dist.add_argument("--master", metavar="ADDR:PORT", help="node 0's address and a free port (the rendezvous)")
+    dist.add_argument("--rdzv-id", default="tesla", metavar="ID", help="job id, the same on every node")
+    dist.add_argument("--dist-timeout", type=float, metavar="SECONDS",
+                      help="how long the others wait for a lost node before the run fails (default 1800)")
+    dist.add_argument("--join-timeout", type=float, metavar="SECONDS",
+                      help="how long to wait for every node to start (default 600)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -94,10 +104,37 @@ def config_from_args(args: argparse.Namespace) -> Any:
                         val_size=args.val_size)
 
 
+def _distributed(args: argparse.Namespace) -> bool:
+    return any(v is not None for v in (args.nodes, args.node_rank, args.master)) or (args.nproc or 1) > 1
+
+
+def _launch(args: argparse.Namespace, project: Any) -> int:
+    """Run this node's processes under torchrun; each runs `tesla train` of the same config."""
+    from tesla_lab.jobs.multinode import train_on_nodes
+
+    if args.json:
+        raise ConfigError("--json is not available with --nproc/--nodes: rank 0 prints the result of the run")
+    if args.resume:
+        config, name = None, None
+    elif not args.model:
+        raise ConfigError("tesla train needs -m/--model NAME (the registry name), or --resume RUN_ID")
+    else:
+        config, name = config_from_args(args), args.model
+    nodes = args.nodes or 1
+    train_on_nodes(project, config, name=name, resume=args.resume, epochs=args.iterations if args.resume else None,
+                   nproc=args.nproc or 1, nodes=nodes, node_rank=args.node_rank, master=args.master,
+                   rdzv_id=args.rdzv_id, dist_timeout=args.dist_timeout, join_timeout=args.join_timeout,
+                   quiet=args.quiet)
+    out(f"node {args.node_rank or 0} of {nodes}: {args.nproc or 1} process(es) done")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from tesla_lab.workflow import iteration_option, train_model
 
     project = get_project(args)
+    if _distributed(args):
+        return _launch(args, project)
     progress = not (args.quiet or args.json)
     if args.resume:
         from tesla_lab.workflow import resume_model
@@ -108,6 +145,9 @@ def _run(args: argparse.Namespace) -> int:
     else:
         result = train_model(project, config_from_args(args), name=args.model, progress=progress)
     cfg, bundle = result.config, result.bundle
+    if result.rank:  # another process of a torchrun job: rank 0 records and prints the run
+        out(f"rank {result.rank}: trained its share of {result.name}; rank 0 records the run")
+        return 0
     if args.json:
         out(to_json({"run_id": result.run_id, "name": result.name, "version": result.version,
                      "status": result.status, "dataset": result.dataset, "family": cfg.family,

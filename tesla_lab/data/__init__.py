@@ -19,6 +19,8 @@ from tesla_lab.data.ingest import (
     load_pickle,
     load_sql,
 )
+from tesla_lab.data.isolated import load_isolated, profile_isolated
+from tesla_lab.data.limits import ReadLimits
 from tesla_lab.data.mnist import load_mnist, mnist_files, read_idx, write_idx
 from tesla_lab.data.prepare import (
     FillMissing,
@@ -36,6 +38,7 @@ from tesla_lab.data.prepare import (
     prepare_xy,
     transform_from_dict,
 )
+from tesla_lab.data.profile import profile_columns
 from tesla_lab.data.samples import SampleInfo, list_samples, load_sample, sample_info
 from tesla_lab.data.split import split_indices, train_test_split
 from tesla_lab.data.stages import DataIngestion, DataPreparation, frame_target, with_target
@@ -52,6 +55,10 @@ __all__ = [
     "load_pickle",
     "load_sql",
     "load_mnist_frame",
+    "load_isolated",
+    "profile_isolated",
+    "profile_columns",
+    "ReadLimits",
     "load_sample",
     "list_samples",
     "sample_info",

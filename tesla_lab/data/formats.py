@@ -11,7 +11,6 @@ and JSON lines, Parquet, and pickle (only with ``trust=True``). pandas/pyarrow e
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import logging
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from tesla_lab.data.limits import check_text_table, read_capped
+from tesla_lab.data.limits import ReadLimits, check_text_table, read_capped
 from tesla_lab.data.sources import PathLike, _file, _suffix, select_columns
 from tesla_lab.errors import DataError
 
@@ -172,11 +171,20 @@ def _no_rows_check(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# ---------------------------------------------------------------------------------------- compressed files
+def _capped(path: Path, kw: dict[str, Any]) -> tuple[Any, bytes | None]:
+    """What to hand the parser: the file itself, or (compressed) its bytes decompressed under the cap of
+    :func:`~tesla_lab.data.limits.read_capped` (pops ``limits`` and ``compression`` from ``kw``)."""
+    raw = read_capped(path, kw.pop("limits", None))
+    if raw is None:
+        return path, None
+    kw.pop("compression", None)  # already decompressed
+    return io.BytesIO(raw), raw
+
+
 # -------------------------------------------------------------------------------------------------- JSON
-def _json_error(path: Path, lines: bool, exc: Exception) -> DataError:
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        text = fh.read()
+def _json_error(path: Path, lines: bool, exc: Exception, raw: bytes | None = None) -> DataError:
+    text = (raw if raw is not None else path.read_bytes()).decode("utf-8", errors="replace")
     if not text.strip():
         return DataError(f"JSON file '{path}' is empty; it needs a list of records or one JSON object per line")
     try:
@@ -222,13 +230,14 @@ def load_json(path: PathLike, *, lines: bool | None = None, **kw: Any) -> pd.Dat
     p = _file(path)
     if lines is None:
         lines = _suffix(p) in (".jsonl", ".ndjson")
+    source, raw = _capped(p, kw)
     try:
-        return pd.read_json(p, lines=lines, **kw)
+        return pd.read_json(source, lines=lines, **kw)
     except RecursionError:
         raise _too_deep(p) from None
     except ValueError as exc:
         try:
-            error = _json_error(p, lines, exc)
+            error = _json_error(p, lines, exc, raw)
         except RecursionError:  # locating the error re-parses the text
             raise _too_deep(p) from None
         raise error from exc
@@ -251,16 +260,17 @@ def load_parquet(path: PathLike, *, columns: Sequence[str] | None = None, **kw: 
     [3.0, 4.0]
     """
     p = _file(path)
+    source, raw = _capped(p, kw)
     if columns is not None:
         import pyarrow.parquet as pq
 
         try:
-            names = pq.read_schema(p).names
+            names = pq.read_schema(io.BytesIO(raw) if raw is not None else p).names
         except (ValueError, OSError) as exc:
             raise _parquet_error(p, exc) from exc
         select_columns(pd.DataFrame(columns=names), columns)  # names a missing column and lists the others
     try:
-        return pd.read_parquet(p, engine="pyarrow", columns=None if columns is None else list(columns), **kw)
+        return pd.read_parquet(source, engine="pyarrow", columns=None if columns is None else list(columns), **kw)
     except (ValueError, OSError) as exc:  # pyarrow.ArrowInvalid is a ValueError
         raise _parquet_error(p, exc) from exc
 
@@ -272,7 +282,7 @@ def _parquet_error(path: Path, exc: Exception) -> DataError:
     )
 
 
-def load_pickle(path: PathLike, *, trust: bool = False) -> pd.DataFrame:
+def load_pickle(path: PathLike, *, trust: bool = False, limits: ReadLimits | None = None) -> pd.DataFrame:
     """Read a pickled DataFrame (or Series / array / dict of columns), only when you vouch for the file.
 
     Unpickling runs code chosen by whoever wrote the file, so it is refused unless ``trust=True``.
@@ -290,8 +300,9 @@ trust=True (CLI: --trust) only for files you created yourself; prefer Parquet or
             "files you created yourself; prefer Parquet or CSV for data you share"
         )
     p = _file(path)
+    source, _ = _capped(p, {"limits": limits})
     try:
-        obj = pd.read_pickle(p)
+        obj = pd.read_pickle(source)
     except Exception as exc:  # unpickling raises anything (UnpicklingError, EOFError, ImportError, ...)
         raise DataError(f"cannot unpickle '{p}': {type(exc).__name__}: {exc}; the file is damaged or not a pickle") \
             from exc

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ import pandas as pd
 
 from tesla_lab.data import mnist, samples
 from tesla_lab.data.formats import load_csv, load_json, load_parquet, load_pickle
-from tesla_lab.data.sources import PathLike, _is_url, _suffix, select_columns
+from tesla_lab.data.limits import download_capped
+from tesla_lab.data.sources import PathLike, _is_compressed, _is_url, _suffix, select_columns
 from tesla_lab.data.sql import load_sql
 from tesla_lab.errors import ConfigError, DataError
 
@@ -140,7 +142,17 @@ _REMOTE_FILES = r"^(https?|s3|gs|gcs|az|abfs)://"
 
 
 def _load_remote(url: str, ext: str, kw: dict[str, Any]) -> pd.DataFrame:
-    """Files behind a URL: pandas fetches them itself (so no local existence or binary checks)."""
+    """Files behind a URL: pandas fetches them itself (so no local existence or binary checks), except compressed
+    files over HTTP(S), which are downloaded and then read like local ones (under the decompression cap)."""
+    name = Path(urlparse(url).path).name
+    if url.lower().startswith(("http://", "https://")) and _is_compressed(Path(name)):
+        with tempfile.TemporaryDirectory(prefix="tesla-download-") as tmp:
+            path = Path(tmp) / name
+            download_capped(url, path, kw.get("limits"))
+            try:
+                return _dispatch(path, kw)
+            except DataError as exc:  # name the URL, not the temporary file
+                raise DataError(str(exc).replace(str(path), url)) from None
     if ext in (".csv", ".tsv", ".txt"):
         if ext == ".tsv":
             kw.setdefault("sep", "\t")
@@ -184,6 +196,9 @@ def _dispatch(source: Any, kw: dict[str, Any]) -> pd.DataFrame:
     if ext in _READERS:
         reader = _READERS[ext]
         if reader is None:
+            if _is_compressed(path):
+                raise DataError(f"'{path}' is a compressed SQLite database; SQLite reads only plain files: "
+                                f"decompress it first (e.g. gunzip -k '{path}') and load the {ext} file")
             return load_sql(kw.pop("query", None), path, **kw)
         return reader(path, **kw)
     if not ext and not path.exists() and text in samples.SAMPLES:

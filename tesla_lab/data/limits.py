@@ -28,6 +28,7 @@ import io
 import lzma
 import os
 import re
+import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -35,9 +36,15 @@ from pathlib import Path
 
 from tesla_lab.errors import DataError
 
-__all__ = ["ReadLimits", "read_capped", "check_text_table"]
+__all__ = ["ReadLimits", "read_capped", "check_text_table", "download_capped"]
 
 _CHUNK = 1 << 20
+try:  # optional: pandas reads .zst with it too
+    from zstandard import ZstdError as _ZstdError
+except ImportError:  # pragma: no cover - depends on the environment
+    _ZstdError = OSError
+# what a truncated or corrupt archive raises while it is read
+_DAMAGED = (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError, _ZstdError, ValueError)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -57,8 +64,26 @@ class ReadLimits:
     max_expanded_bytes: int = field(default_factory=lambda: _env_int("TESLA_MAX_EXPANDED_MB", 200) * 2**20)
 
 
+def _single_member(path: Path, names: list[str]) -> None:
+    if len(names) != 1:
+        raise DataError(f"'{path}' holds {len(names)} files; a data archive must hold exactly one")
+
+
 def _opener(path: Path):  # noqa: ANN202
+    name = path.name.lower()
     suffix = path.suffix.lower()
+    if name.endswith((".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz")):
+        tar = tarfile.open(path, "r:*")  # noqa: SIM115 - closed with the member's stream
+        members = [m for m in tar.getmembers() if m.isfile()]
+        _single_member(path, [m.name for m in members])
+        return tar.extractfile(members[0])
+    if suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError as exc:
+            raise DataError(f"'{path}' is compressed with Zstandard, which needs the zstandard package (pip install "
+                            "zstandard); or decompress it first (unzstd) and load the plain file") from exc
+        return zstandard.ZstdDecompressor().stream_reader(path.open("rb"), closefd=True)
     if suffix == ".gz":
         return gzip.open(path, "rb")
     if suffix == ".bz2":
@@ -68,15 +93,25 @@ def _opener(path: Path):  # noqa: ANN202
     if suffix == ".zip":
         archive = zipfile.ZipFile(path)
         names = [n for n in archive.namelist() if not n.endswith("/")]
-        if len(names) != 1:
-            raise DataError(f"'{path}' holds {len(names)} files; a data archive must hold exactly one")
+        _single_member(path, names)
         return archive.open(names[0])
     return None
 
 
 def read_capped(path: Path, limits: ReadLimits | None = None) -> bytes | None:
-    """The decompressed bytes of a ``.gz``/``.bz2``/``.xz``/``.zip`` file (None for an uncompressed file), read as a
-    stream and refused past ``max_expanded_bytes``; a damaged archive raises :class:`DataError` naming the file."""
+    """The decompressed bytes of a ``.gz``/``.bz2``/``.xz``/``.zip``/``.zst``/``.tar`` file (None for an uncompressed
+    file), read as a stream and refused past ``max_expanded_bytes``; a damaged archive raises :class:`DataError`
+    naming the file. Every loader reads compressed files through this (never a library's own decompression, which
+    has no cap).
+
+    >>> import gzip, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.json.gz"
+    >>> _ = p.write_bytes(gzip.compress(b"[]" + b" " * 2**21))
+    >>> read_capped(p, ReadLimits(max_expanded_bytes=2**20))
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.DataError: '...t.json.gz' expands to more than 1 MB when decompressed (... bytes compressed); ...
+    """
     limits = limits or ReadLimits()
     try:
         stream = _opener(path)
@@ -88,15 +123,43 @@ def read_capped(path: Path, limits: ReadLimits | None = None) -> bytes | None:
                 out.write(chunk)
                 if out.tell() > limits.max_expanded_bytes:
                     raise DataError(
-                        f"'{path}' expands to more than {limits.max_expanded_bytes // 2**20} MB when decompressed "
+                        f"'{path}' expands to more than {limits.max_expanded_bytes / 2**20:g} MB when decompressed "
                         f"({path.stat().st_size:,} bytes compressed); refused to protect memory. If the data is "
                         "really that large, raise the limit (TESLA_MAX_EXPANDED_MB) or load it decompressed")
         return out.getvalue()
     except DataError:
         raise
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, ValueError) as exc:
+    except _DAMAGED as exc:
         raise DataError(f"'{path}' is not a readable {path.suffix} archive ({type(exc).__name__}: {exc}); it is "
                         "truncated or corrupt: download or copy it again") from exc
+
+
+def download_capped(url: str, dest: Path, limits: ReadLimits | None = None, *, timeout: float = 60.0) -> Path:
+    """Download ``url`` (a user-requested HTTP(S) file) to ``dest`` as a stream, refused past ``max_expanded_bytes``
+    (a compressed file is never larger than what it expands to); errors name the URL.
+
+    >>> download_capped("http://127.0.0.1:9/x.csv.gz", Path("x.csv.gz"))
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.DataError: cannot download 'http://127.0.0.1:9/x.csv.gz' (...); check the URL and the network
+    """
+    import urllib.error
+    import urllib.request
+
+    limits = limits or ReadLimits()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, dest.open("wb") as out:  # noqa: S310
+            size = 0
+            while chunk := response.read(_CHUNK):
+                size += len(chunk)
+                if size > limits.max_expanded_bytes:
+                    raise DataError(f"'{url}' is larger than {limits.max_expanded_bytes / 2**20:g} MB; refused to "
+                                    "protect memory: download it yourself and load a subset, or raise the limit "
+                                    "(TESLA_MAX_EXPANDED_MB)")
+                out.write(chunk)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DataError(f"cannot download '{url}' ({exc}); check the URL and the network") from exc
+    return dest
 
 
 def check_text_table(path: Path, data: bytes | None, limits: ReadLimits | None = None, sep: str = ",") -> None:

@@ -11,6 +11,7 @@ the run ``failed`` with the error text; the caller keeps running.
 """
 
 from tesla_lab.errors import JobError
+from tesla_lab.jobs.multinode import train_on_nodes
 from tesla_lab.jobs.training import (
     TrainingJob,
     attach,
@@ -19,4 +20,4 @@ from tesla_lab.jobs.training import (
     resume_training,
 )
 
-__all__ = ["JobError", "TrainingJob", "attach", "launch_training", "list_devices", "resume_training"]
+__all__ = ["JobError", "TrainingJob", "attach", "launch_training", "list_devices", "resume_training", "train_on_nodes"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from tesla_lab.jobs._process import pid_alive
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project, Run
+from tesla_lab.store.liveness import current_host
 
 __all__ = ["NotebookResult", "TRAINING_RUN_PARAM"]
 
@@ -118,8 +119,9 @@ def _end_orphans(project: Project, nb_run: Run, status: str) -> None:
     """Runs started while the notebook ran whose process is gone (its kernel was stopped or killed mid-training)
     are ended too, so no run stays ``running`` forever."""
     created = nb_run.info()["created"].timestamp()
+    # this machine's runs only: with a shared (PostgreSQL) store, a pid of another host says nothing here
     rows = project.db.query("SELECT id, pid FROM runs WHERE status = 'running' AND created >= ? AND id != ? "
-                            "AND pid IS NOT NULL", (created, nb_run.id))
+                            "AND pid IS NOT NULL AND (host IS NULL OR host = ?)", (created, nb_run.id, current_host()))
     for row in rows:
         if pid_alive(int(row["pid"])):
             continue

@@ -86,7 +86,7 @@ def _config_dict(config: Any) -> dict[str, Any]:
 
 
 def _jobs_dir(project: Project) -> Path:
-    folder = project.db.path.parent / JOBS_DIR
+    folder = project.store_dir / JOBS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from tesla_lab.errors import ConfigError, LabDependencyError
+from tesla_lab.jobs.notebooks import PROJECT_PARAMETER, RUN_ID_PARAMETER, TRAINING_RUN_PARAM
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project
 from tesla_lab.store.project import CONFIG_FILE
 
@@ -48,6 +49,7 @@ __all__ = [
     "stop_run",
     "template_parameters",
     "coerce_parameters",
+    "validate_parameters",
     "create_notebook",
     "run_notebook",
     "to_json",
@@ -60,6 +62,8 @@ KEY_METRICS = ("val_accuracy", "accuracy", "val_loss", "loss")
 _RUN_BASE = ("id", "name", "status", "created", "duration", "device", "dataset", "dataset_version", "epochs_done",
              "resumed")
 _ACTIVE = ("queued", "running")
+#: parameters the notebook runner fills in itself: the "new notebook" / "run as job" forms do not show them
+INTERNAL_PARAMETERS = (PROJECT_PARAMETER, RUN_ID_PARAMETER)
 
 
 def _require(module: str, purpose: str) -> ModuleType:
@@ -141,6 +145,28 @@ def _progress(project: Project, run_id: str, epochs: Any) -> dict[str, Any]:
     return {"done": done, "total": total, "fraction": fraction}
 
 
+def _epochs_source(project: Project, rec: Mapping[str, Any]) -> tuple[str, Any]:
+    """The run whose logged steps count a row's epochs, and its planned epochs. A notebook job's own run logs no
+    epochs: the training run it started (its ``training_run_id`` param, set when training begins) does; the planned
+    epochs are that run's, else the job's own ``epochs`` parameter."""
+    own = str(rec["id"])
+    linked = rec.get(f"param.{TRAINING_RUN_PARAM}")
+    candidates: list[Any] = []
+    run_id = own
+    if isinstance(linked, str) and linked:
+        try:
+            training = project.get_run(linked)
+            run_id = training.id
+            candidates += [training.params().get("epochs"), training.config.get("epochs")]
+        except NotFoundError:
+            logger.warning("run %s names training run %s, which is not in the store", own[:8], linked)
+    candidates.append(rec.get("param.epochs"))
+    for epochs in candidates:
+        if epochs is not None and not (isinstance(epochs, float) and math.isnan(epochs)):
+            return run_id, epochs
+    return run_id, project.get_run(own).config.get("epochs")
+
+
 def run_list(project: Project, limit: int | None = 200) -> list[dict[str, Any]]:
     """The newest ``limit`` runs: ``id, name, status, created, duration, device, dataset, dataset_version,
     key_metric`` ({name, value} or None) and, for queued and running runs, ``progress`` ({done, total,
@@ -158,10 +184,7 @@ def _run_rows(project: Project, frame: pd.DataFrame, limit: int | None) -> list[
         row["key_metric"] = _key_metric(rec, metrics)
         row["progress"] = None
         if rec["status"] in _ACTIVE:
-            epochs = rec.get("param.epochs")
-            if epochs is None or pd.isna(epochs):
-                epochs = project.get_run(rec["id"]).config.get("epochs")
-            row["progress"] = _progress(project, rec["id"], epochs)
+            row["progress"] = _progress(project, *_epochs_source(project, rec))
         out.append(row)
     return out
 
@@ -265,8 +288,13 @@ def _kind(parameter: Mapping[str, Any]) -> str:
 
 
 def _form_text(default: str | None, kind: str) -> str:
-    """A default as the form shows it: a ``str`` literal without its quotes, anything else as its source text."""
-    if default is None:
+    """A default as the form shows it: a ``str`` literal without its quotes, ``None`` as an empty field (left empty,
+    nothing is sent: the notebook keeps its ``None``), anything else as its source text.
+
+    >>> _form_text("'mnist'", "str"), _form_text("None", "None"), _form_text("[8, 8]", "list")
+    ('mnist', '', '[8, 8]')
+    """
+    if default is None or default.strip() == "None":
         return ""
     if kind == "str":
         try:
@@ -278,9 +306,10 @@ def _form_text(default: str | None, kind: str) -> str:
 
 
 def template_parameters(project: Project, template: str | os.PathLike[str]) -> dict[str, Any]:
-    """A notebook's papermill parameters: ``{"template": path, "parameters": [{name, type, default, help, value}]}``
-    (``default``: the source text of the default; ``value``: the text a form field starts with). ``template`` is
-    relative to the project or absolute.
+    """A notebook's papermill parameters: ``{"template": path, "parameters": [{name, type, default, help, value,
+    internal}]}`` (``default``: the source text of the default; ``value``: the text a form field starts with, empty
+    for a ``None`` default; ``internal``: the runner fills it in, forms hide it). ``template`` is relative to the
+    project or absolute.
 
     >>> import tempfile, nbformat
     >>> project = Project.init(tempfile.mkdtemp())
@@ -292,6 +321,8 @@ def template_parameters(project: Project, template: str | os.PathLike[str]) -> d
     >>> found = template_parameters(project, "notebooks/train.ipynb")["parameters"]
     >>> [(p["name"], p["type"], p["value"]) for p in found]
     [('epochs', 'int', '5'), ('name', 'str', 'mnist')]
+    >>> [p["internal"] for p in found]
+    [False, False]
     """
     path = _template_path(project, template)
     papermill = _require("papermill", "read a notebook's parameters")
@@ -300,7 +331,7 @@ def template_parameters(project: Project, template: str | os.PathLike[str]) -> d
     for p in found.values():
         kind = _kind(p)
         params.append({"name": p["name"], "type": kind, "default": p.get("default"), "help": p.get("help") or "",
-                       "value": _form_text(p.get("default"), kind)})
+                       "value": _form_text(p.get("default"), kind), "internal": p["name"] in INTERNAL_PARAMETERS})
     return {"template": str(path), "parameters": params}
 
 
@@ -345,6 +376,25 @@ def coerce_parameters(declared: Iterable[Mapping[str, Any]], values: Mapping[str
                               "type a value of that type")
         out[name] = parsed
     return out
+
+
+def validate_parameters(declared: Iterable[Mapping[str, Any]], values: Mapping[str, Any]) -> dict[str, str]:
+    """Each bad form value's error, by parameter name (empty: all good): what the dialogs show beside the fields
+    before anything is created or launched.
+
+    >>> validate_parameters([{"name": "epochs", "type": "int"}], {"epochs": "ten"})["epochs"]
+    "parameter 'epochs' takes a int; got 'ten'; type a Python literal such as 5"
+    >>> validate_parameters([{"name": "epochs", "type": "int"}], {"epochs": "10"})
+    {}
+    """
+    declared = list(declared)
+    errors = {}
+    for name, value in values.items():
+        try:
+            coerce_parameters(declared, {name: value})
+        except ConfigError as exc:
+            errors[str(name)] = str(exc)
+    return errors
 
 
 def _new_notebook_path(project: Project, name: str | None) -> Path:

@@ -1,10 +1,10 @@
 """Settings of the TESLA Lab server extension, read from Jupyter's own configuration system.
 
 Set them like any Jupyter option: ``jupyter lab --TeslaLab.project_dir=~/mnist``, or in
-``jupyter_server_config.py``: ``c.TeslaLab.dashboard_url = "http://127.0.0.1:5006/"``.
+``jupyter_server_config.py``: ``c.TeslaLab.poll_interval = 5``.
 
->>> TeslaLab().dashboard_url
-'http://127.0.0.1:5006/'
+>>> TeslaLab().dashboard_url  # empty: the server extension serves the sidebar's project itself
+''
 >>> TeslaLab(project_dir="/data/mnist").project_start("/home/me")
 '/data/mnist'
 """
@@ -33,8 +33,10 @@ class TeslaLab(LoggingConfigurable):
     ).tag(config=True)
 
     dashboard_url = Unicode(
-        "http://127.0.0.1:5006/",
-        help="Where the Panel dashboard (`tesla dashboard`) is served; JupyterLab opens it in a tab.",
+        "",
+        help="Empty (the default): the sidebar's Dashboard button starts `tesla dashboard` for the sidebar's own "
+        "project on a free loopback port, so both always show the same project. A URL: open that dashboard instead "
+        "(one you run yourself, e.g. behind a proxy; it must serve the same project).",
     ).tag(config=True)
 
     template = Unicode(

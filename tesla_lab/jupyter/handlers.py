@@ -9,12 +9,18 @@ route                                       verb   does
 ==========================================  =====  =====================================================
 ``tesla-lab/config``                        GET    dashboard URL, poll interval, project folder
 ``tesla-lab/overview``                      GET    project, datasets, runs (key metric, progress), models
-``tesla-lab/project``                       POST   create a project in the project folder ``{name}``
+``tesla-lab/project``                       POST   create a project in the project folder ``{name, confirm}``
+``tesla-lab/project/demo``                  POST   show the demo project (``make run``'s) instead
+``tesla-lab/runs/<run>``                    GET    a run's page: params, metrics, curves, notebook
 ``tesla-lab/runs/<run>/stop``               POST   stop a queued or running run
+``tesla-lab/runs/<run>/notebook``           POST   copy its executed notebook where JupyterLab opens it
+``tesla-lab/models/<name>/<version>/stage`` POST   move a model version to ``{stage}``
 ``tesla-lab/notebooks/template[?path=]``   GET    papermill parameters of the template (or a notebook)
+``tesla-lab/notebooks/validate``            POST   each bad value's error ``{path?, parameters}``
 ``tesla-lab/notebooks``                     POST   new notebook from the template ``{parameters, name}``
 ``tesla-lab/jobs``                          POST   run a notebook as a papermill job ``{path, parameters}``
-``tesla-lab/dashboard``                     GET    the dashboard URL and whether it answers
+``tesla-lab/dashboard``                     GET    the dashboard of the sidebar's project: URL, running?
+``tesla-lab/dashboard``                     POST   start it (once; a running one is reused) and answer its URL
 ==========================================  =====  =====================================================
 
 >>> [pattern for pattern, _ in routes("/")][:2]
@@ -36,8 +42,9 @@ from jupyter_server.utils import url_path_join
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError, TeslaError
-from tesla_lab.jupyter import api
+from tesla_lab.jupyter import api, details, setup
 from tesla_lab.jupyter.config import TeslaLab
+from tesla_lab.jupyter.dashboard import ManagedDashboard, track
 from tesla_lab.store import Project
 
 __all__ = ["LabState", "routes", "setup_handlers", "NAMESPACE"]
@@ -60,6 +67,7 @@ class LabState:
         self.start = os.path.abspath(config.project_start(self.root_dir))
         self._project: Project | None = None
         self._lock = threading.Lock()
+        self._dashboards: dict[str, ManagedDashboard] = {}
 
     def project(self) -> Project | None:
         """The project at (or above) the project folder, or ``None`` while there is none."""
@@ -67,6 +75,27 @@ class LabState:
             if self._project is None:
                 self._project = api.find_project(self.start)
             return self._project
+
+    def use(self, project: Project) -> None:
+        """Show ``project`` from now on (the demo project, chosen in a folder without one)."""
+        with self._lock:
+            self.start = str(project.path)
+            self._project = project
+
+    def dashboard(self, project: Project) -> ManagedDashboard:
+        """The dashboard process of ``project`` (one per project, started on demand)."""
+        key = str(project.path)
+        with self._lock:
+            if key not in self._dashboards:
+                self._dashboards[key] = track(ManagedDashboard(project.path))
+            return self._dashboards[key]
+
+    def close(self) -> None:
+        """Stop the dashboards this state started."""
+        with self._lock:
+            dashboards, self._dashboards = list(self._dashboards.values()), {}
+        for dash in dashboards:
+            dash.stop()
 
     def forget(self) -> None:
         """Drop the cached project (after one was created) so the next request looks it up again."""
@@ -165,24 +194,71 @@ class OverviewHandler(_Handler):
         self.reply(await self.call(work))
 
 
+#: the answer to a create that needs the user's confirmation (repeat it with ``confirm: true``)
+CONFIRM_STATUS = 428
+
+
 class ProjectHandler(_Handler):
     @tornado.web.authenticated
     async def post(self) -> None:
-        name = self.body().get("name")
+        body = self.body()
+        name, confirm = body.get("name"), body.get("confirm", False)
         if name is not None and not isinstance(name, str):
             raise tornado.web.HTTPError(400, f"'name' must be a string; got {name!r}")
+        if not isinstance(confirm, bool):
+            raise tornado.web.HTTPError(400, f"'confirm' must be true or false; got {confirm!r}")
 
         def work() -> dict[str, Any]:
             existing = self.state.project()
             if existing is not None:
                 raise tornado.web.HTTPError(409, f"a TESLA project already exists at {existing.path} "
                                                  f"({existing.name}); the sidebar shows it (nothing was changed)")
-            project = api.init_project(self.state.start, name)
+            try:
+                project = setup.create_project_here(self.state.start, name, confirm=confirm)
+            except setup.ConfirmationRequired as exc:
+                raise tornado.web.HTTPError(CONFIRM_STATUS, str(exc)) from exc
             self.state.forget()  # found again on the next request
             return {"name": project.name, "path": str(project.path)}
 
         self.set_status(201)
         self.reply(await self.call(work))
+
+
+class DemoProjectHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        def work() -> dict[str, Any]:
+            project = setup.open_demo_project()
+            self.state.use(project)
+            return {"name": project.name, "path": str(project.path)}
+
+        self.reply(await self.call(work))
+
+
+class RunHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, run: str) -> None:
+        self.reply(await self.call(lambda: details.run_page(self.state.require_project(), run)))
+
+
+class RunNotebookHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, run: str) -> None:
+        def work() -> dict[str, Any]:
+            path = details.executed_notebook(self.state.require_project(), run)
+            return {"path": self.state.contents_path(path), "file": str(path)}
+
+        self.reply(await self.call(work))
+
+
+class ModelStageHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, name: str, version: str) -> None:
+        stage = self.body().get("stage")
+        if not isinstance(stage, str):
+            raise tornado.web.HTTPError(400, f"'stage' must be a string such as 'production'; got {stage!r}")
+        self.reply(await self.call(lambda: details.set_model_stage(self.state.require_project(), name, version,
+                                                                   stage)))
 
 
 class StopHandler(_Handler):
@@ -200,6 +276,23 @@ class TemplateHandler(_Handler):
             project = self.state.require_project()
             template = self.state.config.template if path is None else self.state.resolve(path)
             return api.template_parameters(project, template)
+
+        self.reply(await self.call(work))
+
+
+class ValidateHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.body()
+        path, parameters = body.get("path"), body.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise tornado.web.HTTPError(400, f"'parameters' must be a JSON object; got {parameters!r}")
+
+        def work() -> dict[str, Any]:
+            project = self.state.require_project()
+            template = self.state.config.template if not path else self.state.resolve(str(path))
+            declared = api.template_parameters(project, template)["parameters"]
+            return {"errors": api.validate_parameters(declared, parameters)}
 
         self.reply(await self.call(work))
 
@@ -239,9 +332,36 @@ class JobsHandler(_Handler):
 
 
 class DashboardHandler(_Handler):
+    """GET: where the dashboard of the sidebar's project is (``running`` false until the first POST started it);
+    POST: start it (reused while it runs) and answer its URL. With ``c.TeslaLab.dashboard_url`` set, that URL is
+    probed instead (``managed`` false)."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
         url = self.state.config.dashboard_url
+        if url:
+            self.reply(await self._probe(url))
+            return
+        project = self.state.project()
+        dash = None if project is None else self.state.dashboard(project)
+        self.reply({"url": dash.url if dash and dash.alive() else None, "reachable": bool(dash and dash.alive()),
+                    "hint": None, "managed": True, "project": None if project is None else str(project.path)})
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        url = self.state.config.dashboard_url
+        if url:
+            self.reply(await self._probe(url))
+            return
+
+        def work() -> dict[str, Any]:
+            project = self.state.require_project()
+            started = self.state.dashboard(project).ensure()
+            return {"url": started, "reachable": True, "hint": None, "managed": True, "project": str(project.path)}
+
+        self.reply(await self.call(work))
+
+    async def _probe(self, url: str) -> dict[str, Any]:
         reachable = True
         try:
             # Panel's /liveness answers without opening a dashboard session (`tesla dashboard` serves it)
@@ -252,7 +372,7 @@ class DashboardHandler(_Handler):
         except (OSError, ValueError):  # refused, unresolvable, a malformed URL
             reachable = False
         hint = None if reachable else f"nothing answers at {url}; start the dashboard with `tesla dashboard`"
-        self.reply({"url": url, "reachable": reachable, "hint": hint})
+        return {"url": url, "reachable": reachable, "hint": hint, "managed": False, "project": None}
 
 
 def routes(base_url: str) -> list[tuple[str, type[tornado.web.RequestHandler]]]:
@@ -261,8 +381,13 @@ def routes(base_url: str) -> list[tuple[str, type[tornado.web.RequestHandler]]]:
         ("config", ConfigHandler),
         ("overview", OverviewHandler),
         ("project", ProjectHandler),
+        ("project/demo", DemoProjectHandler),
+        (r"runs/([^/]+)", RunHandler),
         (r"runs/([^/]+)/stop", StopHandler),
+        (r"runs/([^/]+)/notebook", RunNotebookHandler),
+        (r"models/([^/]+)/([^/]+)/stage", ModelStageHandler),
         ("notebooks/template", TemplateHandler),
+        ("notebooks/validate", ValidateHandler),
         ("notebooks", NotebooksHandler),
         ("jobs", JobsHandler),
         ("dashboard", DashboardHandler),

@@ -1,7 +1,8 @@
 """Deployment and monitoring: export a trained model (TorchScript + ONNX + metadata), serve it over REST with
 FastAPI, and watch latency, errors and input drift.
 
-FastAPI, uvicorn and ONNX are optional: ``pip install 'tesla-lab[serve]'``. Exporting and loading need only torch.
+scikit-learn models export to ONNX (:func:`export_sklearn`, with skl2onnx). FastAPI, uvicorn, ONNX and
+skl2onnx are optional: ``pip install 'tesla-lab[serve]'``. Exporting and loading need only torch.
 
 >>> import tempfile, torch, tesla_lab as tesla
 >>> from tesla_lab import serve
@@ -19,9 +20,10 @@ from tesla_lab.serve.loadtest import LoadTestResult, load_test
 from tesla_lab.serve.monitor import DriftMonitor, LatencyWindow, Monitor, RequestLog, psi, reference_profile
 from tesla_lab.serve.predictor import ExportedModel, load_exported
 from tesla_lab.serve.server import background_server, check_bind, create_app, serve
+from tesla_lab.serve.sklearn_onnx import export_sklearn
 
 __all__ = [
-    "export_model", "load_exported", "read_metadata", "ExportedModel", "ExportInfo", "ExportError",
+    "export_model", "export_sklearn", "load_exported", "read_metadata", "ExportedModel", "ExportInfo", "ExportError",
     "InputError", "InputSpec", "MissingDependencyError",
     "create_app", "serve", "background_server", "check_bind", "export_registered",
     "deploy_registered", "Deployment", "check_servable",

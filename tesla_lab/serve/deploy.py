@@ -1,26 +1,22 @@
 """Export and serve a model registered by ``train_model`` / ``tesla train``: the bridge between the registry's
 :class:`~tesla_lab.models.ModelBundle` and :func:`~tesla_lab.serve.export_model`.
 
-``tesla deploy -m NAME -p production --serve`` = :func:`deploy_registered`: every check first (the model is a torch
-family that exports; for serving: the bind address, the serving packages, a free port), then the export
-(TorchScript + ONNX + metadata under ``<project>/exports/NAME-vN``, written atomically), and only then the registry
-stage (:func:`~tesla_lab.workflow.deploy_model`). A deploy that cannot export or serve changes nothing: the version
-in production stays there and ``tesla serve`` keeps finding it. The caller then runs
-:func:`~tesla_lab.serve.serve` on 127.0.0.1.
+``tesla deploy -m NAME -p production --serve`` = :func:`deploy_registered`: every check first (the model is a family
+that exports: torch and tt to TorchScript + ONNX, scikit-learn to ONNX through skl2onnx; for serving: the bind
+address, the serving packages, a free port), then the export (model files + metadata under
+``<project>/exports/NAME-vN``, written atomically and checked against the bundle), and only then the registry stage
+(:func:`~tesla_lab.workflow.deploy_model`). A deploy that cannot export or serve changes nothing: the version in
+production stays there and ``tesla serve`` keeps finding it. The caller then runs :func:`~tesla_lab.serve.serve` on
+127.0.0.1.
 
 >>> import tempfile
 >>> from tesla_lab.workflow import train_model
 >>> project = Project.init(tempfile.mkdtemp())
->>> _ = train_model(project, {"dataset": "iris", "framework": "scikit-learn"}, name="iris-rf")
->>> deploy_registered(project, "iris-rf", "production", export=True)
-Traceback (most recent call last):
-...
-tesla_lab.errors.ConfigError: cannot deploy iris-rf v1 with export: it is a sklearn:random_forest model \
-(scikit-learn), which cannot be exported to TorchScript/ONNX for serving; nothing was changed (no version of \
-iris-rf is in production). Deploy it without --export/--serve to only set its stage, or train a torch family \
-(cnn, linear, logistic, mlp, sequential, tt_mlp) to serve, e.g. `tesla train -m iris-rf -f tt`
->>> deploy_registered(project, "iris-rf", "production", export=False).result.stage
-'production'
+>>> _ = train_model(project, {"dataset": "iris", "framework": "scikit-learn", "model": {"n_estimators": 5}},
+...                 name="iris-rf")
+>>> done = deploy_registered(project, "iris-rf", "production", export=True)
+>>> done.result.stage, done.export.formats, done.export.metadata["runtime"]
+('production', ['onnx'], 'onnx')
 """
 
 from __future__ import annotations
@@ -37,8 +33,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tesla_lab.errors import ConfigError, NotFoundError, StoreError
-from tesla_lab.models import ModelBundle, families
+from tesla_lab.errors import ConfigError, ExportError, NotFoundError, StoreError, TeslaError
+from tesla_lab.models import ModelBundle
 from tesla_lab.serve._deps import require
 from tesla_lab.serve.export import ExportInfo, export_model
 from tesla_lab.serve.server import check_bind
@@ -109,23 +105,28 @@ def _production(project: Project, name: str) -> str:
 def exportable_version(project: Project, name: str, *, stage: str | None = None, version: int | None = None,
                        deploying: bool = False) -> tuple[ModelVersion, ModelBundle]:
     """The registered version of ``name`` (by ``stage`` or ``version``; default the newest) and its bundle, after
-    checking it can be exported: only torch families trace to TorchScript/ONNX. A scikit-learn model raises a
-    :class:`~tesla_lab.errors.ConfigError` naming its family and what to do instead."""
+    checking it can be exported: torch families trace to TorchScript (+ ONNX), scikit-learn families convert to
+    ONNX with skl2onnx. Anything else raises :class:`~tesla_lab.errors.ConfigError` naming its family and what to
+    do instead (with ``deploying``: also that nothing was changed)."""
     mv = project.registry.get_model(name, stage=stage, version=version)
     bundle = load_registered(project, name, version=mv.version)
-    if not isinstance(getattr(bundle.estimator, "module", None), nn.Module):
-        family, framework = bundle.estimator.family, bundle.estimator.framework
-        what = f"it is a {family} model ({framework}), which cannot be exported to TorchScript/ONNX for serving"
-        torch_families = ", ".join(families("torch"))
-        if deploying:
-            raise ConfigError(
-                f"cannot deploy {name} v{mv.version} with export: {what}; nothing was changed "
-                f"({_production(project, name)}). Deploy it without --export/--serve to only set its stage, or train "
-                f"a torch family ({torch_families}) to serve, e.g. `tesla train -m {name} -f tt`")
-        raise ConfigError(
-            f"model {name!r} v{mv.version} is a {family} model, which cannot be exported to TorchScript/ONNX; serve "
-            f"torch families ({torch_families}), e.g. `tesla train -m {name} -f tt`")
-    return mv, bundle
+    family, framework = bundle.estimator.family, bundle.estimator.framework
+    if isinstance(getattr(bundle.estimator, "module", None), nn.Module):
+        return mv, bundle
+    unchanged = f"; nothing was changed ({_production(project, name)})" if deploying else ""
+    if framework == "scikit-learn":
+        from tesla_lab.serve.sklearn_onnx import check_convertible
+
+        try:
+            check_convertible(family, bundle.estimator.estimator)  # type: ignore[attr-defined]
+        except TeslaError as exc:
+            raise type(exc)(f"{exc}{unchanged}") from exc
+        return mv, bundle
+    raise ConfigError(
+        f"cannot {'deploy' if deploying else 'export'} {name} v{mv.version} with export: it is a {family} model "
+        f"({framework}), which TESLA Lab cannot export for serving{unchanged}. Deploy it without --export/--serve to "
+        f"only set its stage, or train a family that exports (torch, tt or scikit-learn), e.g. "
+        f"`tesla train -m {name} -f tt`")
 
 
 def export_registered(project: Project, name: str, *, stage: str | None = None, version: int | None = None,
@@ -133,7 +134,7 @@ def export_registered(project: Project, name: str, *, stage: str | None = None, 
                       ) -> ExportInfo:
     """Export the registered model ``name`` (by ``stage`` or ``version``; default the newest) for serving.
 
-    Only torch models can be exported (a scikit-learn model raises :class:`~tesla_lab.errors.ConfigError`).
+    Torch models become TorchScript (+ ONNX), scikit-learn models ONNX (:mod:`tesla_lab.serve.sklearn_onnx`).
     """
     mv, bundle = exportable_version(project, name, stage=stage, version=version)
     return _export(project, mv, bundle, mv.stage, out_dir, formats)
@@ -142,17 +143,25 @@ def export_registered(project: Project, name: str, *, stage: str | None = None, 
 def _export(project: Project, mv: ModelVersion, bundle: ModelBundle, stage: str, out_dir: str | Path | None,
             formats: tuple[str, ...]) -> ExportInfo:
     name = mv.name
+    reference = _training_features(project, mv.run_id, bundle.features)
+    meta: dict[str, Any] = {"model_name": name, "model_version": mv.version, "stage": stage,
+                            "run_id": mv.run_id, "metrics": dict(bundle.metrics), "target": bundle.target}
+    target = Path(out_dir) if out_dir is not None else export_dir_for(project, name, mv.version)
+    if not isinstance(getattr(bundle.estimator, "module", None), nn.Module):  # scikit-learn (exportable_version)
+        from tesla_lab.serve.sklearn_onnx import export_sklearn
+
+        if tuple(formats) != ("onnx",):
+            logger.info("%s is a scikit-learn model: exported as ONNX only (formats %s do not apply)", name, formats)
+        info = export_sklearn(bundle, target, metadata=meta, reference_data=reference, overwrite=True)
+        logger.info("exported %s v%d to %s", name, mv.version, info.path)
+        return info
     module = bundle.estimator.module  # type: ignore[attr-defined]  (checked by exportable_version)
     head = ServingHead(module, single_logit=bool(getattr(bundle.estimator, "single_logit", False)),
                        target_scaling=bundle.target_scaling).cpu().eval()
-    reference = _training_features(project, mv.run_id, bundle.features)
     if reference is not None and len(reference):
         example = torch.as_tensor(bundle.transform(reference.head(8)), dtype=torch.float32)
     else:
         example = torch.zeros(8, *bundle.input_shape)
-    meta: dict[str, Any] = {"model_name": name, "model_version": mv.version, "stage": stage,
-                            "run_id": mv.run_id, "metrics": dict(bundle.metrics), "target": bundle.target}
-    target = Path(out_dir) if out_dir is not None else export_dir_for(project, name, mv.version)
     info = export_model(
         head, example, target, pipeline=bundle.preprocessing, feature_names=bundle.features,
         class_labels=bundle.classes, task=bundle.task, metadata=meta, reference_data=reference,
@@ -218,5 +227,8 @@ def deploy_registered(project: Project, name: str, stage: str = "production", *,
     if stage not in DEPLOY_STAGES:  # deploy_model checks it too; here before the export is written
         raise ConfigError(f"deploy stage must be one of: {', '.join(DEPLOY_STAGES)}; got {stage!r}")
     mv, bundle = exportable_version(project, name, version=version, deploying=True)
-    info = _export(project, mv, bundle, stage, out_dir, formats)
+    try:
+        info = _export(project, mv, bundle, stage, out_dir, formats)
+    except ExportError as exc:  # a conversion or check that failed: say that the registry is as it was
+        raise ExportError(f"{exc}; nothing was changed ({_production(project, name)})") from exc
     return Deployment(deploy_model(project, name, stage, version=mv.version), info)

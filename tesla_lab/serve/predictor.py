@@ -31,7 +31,7 @@ import torch
 from tesla_lab.data.pipeline import transform_from_dict
 from tesla_lab.data.transform import Transform
 from tesla_lab.errors import ConfigError, ExportError, InputError, TeslaError
-from tesla_lab.serve.export import METADATA_FILE, TORCHSCRIPT_FILE, read_metadata
+from tesla_lab.serve.export import METADATA_FILE, ONNX_FILE, TORCHSCRIPT_FILE, read_metadata
 from tesla_lab.serve.inputs import InputSpec, parse_inputs, parse_payload, parse_rows
 from tesla_lab.store.artifacts import sha256_file
 
@@ -84,15 +84,22 @@ class ExportedModel:
                               "model again")
         self.dtype: torch.dtype = dtype
         self.output_kind: str = metadata["output"]["kind"]
+        # probabilities within this of the top one count as a tie, won by the first class like numpy's argmax on the
+        # exact values (a scikit-learn export computes them in float32: 0.5/0.5 may come out 0.50000006/0.49999997)
+        self.tie_tolerance = float(metadata["output"].get("tie_tolerance", 0.0))
         pre = metadata.get("preprocessing")
         self.pipeline: Transform | None = transform_from_dict(pre) if pre else None
+        # a scikit-learn export holds the numeric tail of the pipeline in its ONNX graph (sklearn_onnx.py)
+        every_step = {"type": "Pipeline", "steps": [*_steps(pre), *(metadata.get("graph_preprocessing") or [])]}
+        self.allow_nan = bool(metadata["input"].get("allow_nan", False))  # the graph fills NaN itself
+        self.runtime: str = metadata.get("runtime", "torchscript")
         names = tuple(self.feature_names) if self.feature_names is not None else None
-        categorical = _categorical_columns(pre) | {
+        categorical = _categorical_columns(every_step) | {
             f["name"] for f in (metadata.get("reference") or {}).get("features", []) if f["kind"] == "categorical"}
         self.spec = InputSpec(
             feature_names=names, sample_shape=tuple(metadata["input"]["raw_shape"][1:]),
             categorical=frozenset(categorical) if names is not None else frozenset(),
-            allow_missing=_has_fill(pre), max_rows=max_rows, integer=not self.dtype.is_floating_point,
+            allow_missing=_has_fill(every_step), max_rows=max_rows, integer=not self.dtype.is_floating_point,
         )
         self._lock = threading.Lock()
 
@@ -129,8 +136,9 @@ class ExportedModel:
         if arr.shape[1] != math.prod(self.input_shape):
             raise InputError(f"after preprocessing each sample has {arr.shape[1]} values but the model takes "
                              f"{math.prod(self.input_shape)} (shape {list(self.input_shape)})")
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
+        bad = (np.isinf(arr) if self.allow_nan else ~np.isfinite(arr)) if arr.dtype.kind == "f" else None
+        if bad is not None and bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
             raise InputError(f"row {i}: value {j} is {arr[i, j]} after preprocessing; send values the model can use")
         arr = np.array(arr.reshape(len(arr), *self.input_shape), copy=True)  # (N, *input_shape), writable for torch
         return torch.from_numpy(arr).to(self.dtype)
@@ -157,7 +165,11 @@ class ExportedModel:
         else:
             probs = flat if self.output_kind == "probabilities" else torch.softmax(flat, dim=1)
         labels = self.class_labels or list(range(probs.shape[1]))
-        idx = probs.argmax(dim=1).tolist()
+        if self.tie_tolerance:
+            top = probs.max(dim=1, keepdim=True).values
+            idx = (probs >= top - self.tie_tolerance).to(torch.int8).argmax(dim=1).tolist()  # first within tolerance
+        else:
+            idx = probs.argmax(dim=1).tolist()
         return {"predictions": [labels[i] for i in idx], "probabilities": probs.tolist(), "class_labels": labels}
 
     def predict(self, data: Any) -> dict[str, Any]:
@@ -213,6 +225,15 @@ tesla_lab.serve.export_model(...)
             if actual != entry.get("sha256"):
                 raise ExportError(f"export file {f} is corrupted or was modified: sha256 {actual[:16]}... differs "
                                   f"from {str(entry.get('sha256'))[:16]}... in {METADATA_FILE}; export the model again")
+    if meta.get("runtime") == "onnx":  # a scikit-learn export (sklearn_onnx.py): onnxruntime on the CPU
+        from tesla_lab.serve.sklearn_onnx import load_onnx
+
+        onnx_file = root / meta.get("formats", {}).get("onnx", {}).get("file", ONNX_FILE)
+        if verify and onnx_file.name not in meta.get("files", {}):
+            raise ExportError(f"{onnx_file.name} is not listed in {METADATA_FILE}, so its hash cannot be checked; "
+                              "export the model again")
+        return _exported(root, load_onnx(onnx_file, meta.get("task", "")), meta, torch.device("cpu"), max_rows,
+                         batch_size)
     ts_file = root / meta.get("formats", {}).get("torchscript", {}).get("file", TORCHSCRIPT_FILE)
     if verify and ts_file.name not in meta.get("files", {}):
         raise ExportError(f"{ts_file.name} is not listed in {METADATA_FILE}, so its hash cannot be checked; export the "
@@ -226,6 +247,11 @@ tesla_lab.serve.export_model(...)
         raise ExportError(f"cannot load {ts_file}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
                           "export the model again (with this torch version)") from exc
     module.eval()
+    return _exported(root, module, meta, dev, max_rows, batch_size)
+
+
+def _exported(root: Path, module: Any, meta: dict[str, Any], dev: torch.device, max_rows: int,
+              batch_size: int) -> ExportedModel:
     try:
         return ExportedModel(root, module, copy.deepcopy(meta), device=dev, max_rows=max_rows, batch_size=batch_size)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:

@@ -1,4 +1,6 @@
-"""REST serving of an export with FastAPI: ``POST /predict``, ``GET /health``, ``GET /metadata``, ``GET /metrics``.
+"""REST serving of an export with FastAPI: ``POST /predict``, ``GET /health``, ``GET /metadata``, ``GET /metrics``, and
+the Open Inference Protocol (KServe V2: ``/v2/health/ready``, ``/v2/models/{name}``, ``/v2/models/{name}/infer``; see
+:mod:`tesla_lab.serve.v2`).
 
 :func:`create_app` builds the app (FastAPI is imported lazily: ``pip install 'tesla-lab[serve]'``), :func:`serve` runs
 it with uvicorn, :func:`background_server` runs it in a thread (notebooks, tests, load tests).
@@ -6,8 +8,8 @@ it with uvicorn, :func:`background_server` runs it in a thread (notebooks, tests
 Requests: ``{"rows": [{feature: value, ...}, ...]}`` (models exported with feature names) or
 ``{"inputs": [[...], ...]}`` (raw samples); both go through the export's preprocessing pipeline. Anything malformed
 gets a 4xx answer whose ``detail`` names the problem (bad JSON 400, bad token 401, too large 413, invalid data 422),
-never a 5xx. With a ``token``, every endpoint except ``/health`` needs ``Authorization: Bearer <token>``; binding
-beyond loopback without a token is refused.
+never a 5xx. With a ``token``, every endpoint except the health probes (``/health``, ``/v2/health/live``,
+``/v2/health/ready``) needs ``Authorization: Bearer <token>``; binding beyond loopback without a token is refused.
 
 >>> import tempfile, torch
 >>> from fastapi.testclient import TestClient
@@ -37,12 +39,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from tesla_lab.errors import ConfigError, InputError, ServerError, TeslaError
+from tesla_lab.errors import ConfigError, InputError, ServerError, TeslaError, TooManyRowsError
 from tesla_lab.serve._deps import require
 from tesla_lab.serve.batching import MicroBatcher
 from tesla_lab.serve.limits import body_limit, release_memory, server_config
 from tesla_lab.serve.monitor import Monitor
 from tesla_lab.serve.predictor import ExportedModel, load_exported
+from tesla_lab.serve.v2 import V2Routes, add_v2_routes
 
 __all__ = ["create_app", "serve", "background_server", "is_loopback", "check_bind", "ServerError"]
 
@@ -53,7 +56,7 @@ MAX_BODY_BYTES = 8 * 2**20
 # lazily imported fastapi.Request can be named in a signature inside create_app.
 
 
-PUBLIC_PATHS = frozenset({"/health"})
+PUBLIC_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready"})  # probes send no token
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -158,8 +161,8 @@ def create_app(
     """A FastAPI app serving the export in ``export_dir`` (hashes verified at load).
 
     Args:
-        token: when set, every endpoint except ``/health`` requires ``Authorization: Bearer <token>`` (compared in
-            constant time) and the interactive docs are switched off.
+        token: when set, every endpoint except the health probes (``PUBLIC_PATHS``) requires ``Authorization: Bearer
+            <token>`` (compared in constant time) and the interactive docs are switched off.
         log_path: JSON-lines request log (rotated at 10 MiB, 3 backups); None keeps no log.
         device: where the model runs (``'cpu'``, ``'cuda'``, ``'cuda:1'``).
         max_rows: most rows per request (more → 413); batch_size: rows per forward pass.
@@ -231,7 +234,9 @@ tesla_lab.serve.export_model(...)
         if expected is not None and request.url.path not in PUBLIC_PATHS:
             scheme, _, value = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected):
-                response = error(401, "missing or wrong token; send the header 'Authorization: Bearer <token>'")
+                denied = "missing or wrong token; send the header 'Authorization: Bearer <token>'"
+                response = (JSONResponse({"error": denied}, status_code=401) if request.url.path.startswith("/v2")
+                            else error(401, denied))
                 response.headers["WWW-Authenticate"] = "Bearer"
                 request.state.error = "unauthorized"
                 return _finish(request, response, start, request_id, "auth")
@@ -265,26 +270,34 @@ tesla_lab.serve.export_model(...)
         """Request and error counts, latency p50/p90/p99 (ms) and per-feature PSI drift over the recent window."""
         return monitor.snapshot()
 
-    async def predict(request: fastapi.Request) -> Any:
-        """Predict for ``{"rows": [{feature: value}]}`` or ``{"inputs": [[...]]}``; classifiers also return
-        ``probabilities`` and ``class_labels``."""
-        length = request.headers.get("content-length", "")
+    async def read_body(request: Any) -> bytes:
+        """The request body, refused (InputError 413) past ``max_body_bytes`` before any of it is decoded."""
         too_big = (f"at most {max_body_bytes} bytes are accepted (what {max_rows} rows of this model take); send "
                    f"at most {max_rows} rows per request")
+        length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_body_bytes:
-            return error(413, f"the request body has {int(length)} bytes; {too_big}")
+            raise TooManyRowsError(f"the request body has {int(length)} bytes; {too_big}")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_body_bytes:
-                return error(413, f"the request body exceeds {max_body_bytes} bytes; {too_big}")
+                raise TooManyRowsError(f"the request body exceeds {max_body_bytes} bytes; {too_big}")
             chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def predict(request: fastapi.Request) -> Any:
+        """Predict for ``{"rows": [{feature: value}]}`` or ``{"inputs": [[...]]}``; classifiers also return
+        ``probabilities`` and ``class_labels``."""
+        try:
+            body = await read_body(request)
+        except InputError as exc:
+            return error(exc.status_code, str(exc))
         try:
             async with decoding:  # bounded: N concurrent large bodies must not each be decoded at once
-                raw = await run_in_threadpool(_parse, exported, b"".join(chunks))
-                del chunks
-                if size > 2**20:
+                raw = await run_in_threadpool(_parse, exported, body)
+                if len(body) > 2**20:
                     release_memory()
+                del body
             out = await asyncio.wrap_future(batcher.submit(raw))  # joined with concurrent requests, see batching.py
             result = _answer(exported, out)
         except InputError as exc:
@@ -302,6 +315,12 @@ tesla_lab.serve.export_model(...)
                           "schema": {"type": "object", "properties": {
                               "rows": {"type": "array", "items": {"type": "object"}},
                               "inputs": {"type": "array", "items": {"type": "array"}}}}}}}})
+    user = meta.get("metadata") or {}
+    version = user.get("model_version")
+    add_v2_routes(app, V2Routes(exported=exported, batcher=batcher, read_body=read_body, decode=_decode,
+                                answer=_answer, decoding=decoding, name=str(user.get("model_name") or
+                                                                           Path(export_dir).name),
+                                version=None if version is None else str(version)))
     return app
 
 

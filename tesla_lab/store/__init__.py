@@ -1,5 +1,6 @@
-"""The embedded experiment store: one SQLite file per project with runs, metrics, artifacts, dataset versions and a
-model registry, plus the trainer callback that fills it.
+"""The experiment store: runs, metrics, artifacts, dataset versions and a model registry, plus the trainer callback
+that fills it. One embedded SQLite file per project by default; a PostgreSQL server shared by a team when
+``tesla.yaml`` says ``store: postgresql://...`` (or ``TESLA_STORE_URL``), with artifacts on any fsspec URL.
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
@@ -12,11 +13,15 @@ model registry, plus the trainer callback that fills it.
 """
 
 from tesla_lab.store.artifacts import ArtifactStore
+from tesla_lab.store.artifacts_fs import FsArtifactStore
 from tesla_lab.store.callback import StoreCallback
 from tesla_lab.store.datasets import DatasetDiff, DatasetStore, DatasetVersion
+from tesla_lab.store.datasets_fs import FsDatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.leftovers import remove_leftovers
 from tesla_lab.store.liveness import process_identity, sweep_crashed_runs, sweep_dead_schedulers
+from tesla_lab.store.location import StoreLocation, store_location
+from tesla_lab.store.pg import PgDatabase
 from tesla_lab.store.project import Project
 from tesla_lab.store.registry import MODEL_STAGES, ModelRegistry, ModelVersion
 from tesla_lab.store.retention import prune_checkpoints
@@ -29,10 +34,15 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "DatasetStore",
+    "FsDatasetStore",
     "DatasetVersion",
     "DatasetDiff",
     "ArtifactStore",
+    "FsArtifactStore",
     "Database",
+    "PgDatabase",
+    "StoreLocation",
+    "store_location",
     "StoreError",
     "NotFoundError",
     "RUN_STATUSES",

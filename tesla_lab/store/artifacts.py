@@ -26,6 +26,7 @@ from typing import IO, Any
 from tesla_lab._atomic import atomic_write
 from tesla_lab.errors import ConfigError
 from tesla_lab.store.db import NotFoundError, StoreError
+from tesla_lab.store.sqlite_errors import write_error
 
 __all__ = ["ArtifactStore", "sha256_bytes", "sha256_file", "check_sha"]
 
@@ -123,19 +124,28 @@ class ArtifactStore:
                 if sub.is_dir() and len(sub.name) == 2:
                     yield from (p.name for p in sorted(sub.iterdir()) if _SHA.match(p.name))
 
+    def delete(self, sha: str) -> None:
+        """Remove the file of artifact ``sha`` (nothing when it is not there); the caller checked that no row of
+        the store references it."""
+        self._target(check_sha(sha)).unlink(missing_ok=True)
+
     # ------------------------------------------------------------------------------------------- writes
     def _write(self, sha: str, chunks: Iterable[bytes]) -> None:
         """Write ``chunks`` atomically as artifact ``sha``; raise when their hash is not ``sha``."""
         target = self._target(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(target, readonly=True, suffix=".part") as fh:  # artifacts are immutable
-            h = hashlib.sha256()
-            for chunk in chunks:
-                h.update(chunk)
-                fh.write(chunk)
-            if h.hexdigest() != sha:
-                raise StoreError(f"the content changed while it was being stored (expected sha256 {sha}, wrote "
-                                 f"{h.hexdigest()}); store it again once nothing writes to the source file")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(target, readonly=True, suffix=".part") as fh:  # artifacts are immutable
+                h = hashlib.sha256()
+                for chunk in chunks:
+                    h.update(chunk)
+                    fh.write(chunk)
+                if h.hexdigest() != sha:  # inside the block: the temporary file is removed, never renamed
+                    raise StoreError(f"the content changed while it was being stored (expected sha256 {sha}, wrote "
+                                     f"{h.hexdigest()}); store it again once nothing writes to the source file")
+        except OSError as exc:  # a full disk, a file-size limit, a read-only folder: nothing half-written stays
+            raise write_error(target.parent, exc, outcome="nothing was stored (the temporary file was removed)",
+                              then="store it again") from exc
 
     def _stored(self, sha: str, size: int) -> bool:
         target = self._target(sha)

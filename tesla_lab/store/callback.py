@@ -28,6 +28,7 @@ from tesla_lab.store.retention import check_keep, prune_checkpoints
 from tesla_lab.store.runs import Run, format_error
 from tesla_lab.train.callbacks import Callback
 from tesla_lab.train.checkpoint import checkpoint_path
+from tesla_lab.train.launch import lost_peer_cause
 from tesla_lab.train.signals import StopOnSignal
 
 if TYPE_CHECKING:
@@ -187,4 +188,5 @@ class StoreCallback(Callback):
         if isinstance(exc, KeyboardInterrupt):
             self.run.finish("stopped", error="KeyboardInterrupt")
         else:
-            self.run.finish("failed", error=format_error(exc))
+            cause = lost_peer_cause(exc, self.run.id)  # a node of a multi-node run died: say so first
+            self.run.finish("failed", error=(f"{cause}\n\n" if cause else "") + format_error(exc))

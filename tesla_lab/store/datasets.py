@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +36,7 @@ from tesla_lab._atomic import atomic_path
 from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.runs import from_json, now, to_datetime, to_timestamps
+from tesla_lab.store.sqlite_errors import is_disk_full, os_error_in, write_error
 
 __all__ = ["check_dataset_name", "DatasetStore", "DatasetVersion", "DatasetDiff", "content_hash", "row_hashes"]
 
@@ -180,18 +180,6 @@ class DatasetDiff:
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """ENOSPC/EDQUOT anywhere in the chain (pyarrow raises OSError with the errno text, not the errno)."""
-    import errno
-
-    while exc is not None:
-        if isinstance(exc, OSError) and (exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(exc)
-                                         or "Disk quota exceeded" in str(exc)):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _check_name(name: Any) -> str:
     """A dataset name: letters, digits, '.', '_' and '-' (no path separators, no '..'), at most 128 characters.
 
@@ -241,11 +229,9 @@ class DatasetStore:
             try:
                 df.to_parquet(tmp, engine="pyarrow")
             except Exception as exc:  # pyarrow: mixed-type object columns and other unsupported data
-                if _disk_full(exc):
-                    free = shutil.disk_usage(target.parent).free
-                    raise StoreError(f"the disk holding {target.parent} is full ({free / 2**20:.0f} MiB free) while "
-                                     f"writing the snapshot ({exc}); nothing was stored. Free some space and load "
-                                     "the data again") from exc
+                if is_disk_full(exc) or os_error_in(exc) is not None:  # the disk, not the data
+                    raise write_error(target.parent, exc, outcome="nothing was stored (writing the dataset "
+                                      "snapshot)", then="load the data again") from exc
                 raise DataError(f"this DataFrame cannot be stored as Parquet ({str(exc).splitlines()[0]}); give "
                                 "each column one type (e.g. df[col] = df[col].astype(str))") from exc
             back = pd.read_parquet(tmp, engine="pyarrow")

@@ -79,6 +79,9 @@ class Database(_StoreErrors):
     tesla_lab.errors.StoreError: no store database at ...store.db; ...
     """
 
+    #: the store's engine (:class:`~tesla_lab.store.pg.PgDatabase` says ``'postgresql'``)
+    engine = "sqlite"
+
     def __init__(
         self,
         path: str | os.PathLike[str],

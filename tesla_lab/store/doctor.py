@@ -17,8 +17,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tesla_lab.errors import StoreError
+from tesla_lab.errors import StoreError, TeslaError
 from tesla_lab.store.leftovers import find_leftovers
+from tesla_lab.store.location import StoreLocation, store_location
 
 __all__ = ["Finding", "diagnose", "LOW_DISK_BYTES"]
 
@@ -36,32 +37,29 @@ class Finding:
 
 
 def diagnose(root: str | os.PathLike[str], *, full: bool = False) -> list[Finding]:
-    """Check the project at ``root``: the store opens, ``PRAGMA quick_check`` (``full``: ``integrity_check``)
-    passes, the disk has room, no temporary files of an interrupted write are left over."""
-    from tesla_lab.store.db import Database
+    """Check the project at ``root``: which store it uses (``store``), that it opens and ``PRAGMA quick_check``
+    (``full``: ``integrity_check``) passes (a PostgreSQL store: the server answers and the schema is current), the
+    disk has room, no temporary files of an interrupted write are left over."""
     from tesla_lab.store.project import STORE_DIR, Project
 
     root = Project._locate(Path(root))
     store = root / STORE_DIR
-    db_path = store / "store.db"
     findings: list[Finding] = []
-    if not db_path.is_file():
-        findings.append(Finding("store", False, f"{db_path} is missing; `tesla init` creates a store for a new "
-                                "project, and a project whose .tesla folder was copied without it needs a backup"))
-        return findings
     try:
-        db = Database(db_path, create=False)
-    except StoreError as exc:
+        location = store_location(root, Project._read_config(root / "tesla.yaml"))
+    except TeslaError as exc:
         findings.append(Finding("store", False, str(exc)))
         return findings
-    try:
-        report = db.integrity_check() if full else db.quick_check()
-    finally:
-        db.close()
-    name = "integrity_check" if full else "quick_check"
-    findings.append(Finding(name, report == "ok", f"{db_path}: {name} {report.splitlines()[0][:300]}"
-                            + ("" if report == "ok" else "; restore store.db from a backup (the artifacts and "
-                               "datasets folders are separate files and not affected)")))
+    findings.append(Finding("store", True, location.describe()))
+    check = _check_server(location) if location.engine == "postgresql" else _check_file(location, full)
+    findings.append(check)
+    if not check.ok and check.check == "open":
+        return findings
+    shared = location.engine == "postgresql" and "://" not in location.artifacts
+    findings.append(Finding("artifacts", True, location.artifacts + (
+        "; a local folder: the other machines sharing this store cannot read these files (models, checkpoints, "
+        "dataset snapshots): "
+        "set artifacts: s3://bucket/prefix or file:///shared/folder in tesla.yaml" if shared else "")))
     free = shutil.disk_usage(root).free
     findings.append(Finding("disk", free >= LOW_DISK_BYTES,
                             f"{free / 2**20:.0f} MiB free on the disk holding {root}"
@@ -73,3 +71,39 @@ def diagnose(root: str | os.PathLike[str], *, full: bool = False) -> list[Findin
                             f"{len(leftovers)} temporary file(s) of interrupted writes, e.g. {leftovers[0]}; they "
                             "hold no committed data and can be deleted"))
     return findings
+
+
+def _check_server(location: StoreLocation) -> Finding:
+    from tesla_lab.store.pg import PgDatabase
+
+    try:
+        db = PgDatabase(location.url, timeout=10)
+    except TeslaError as exc:
+        return Finding("open", False, str(exc))
+    try:
+        report = db.quick_check()
+    finally:
+        db.close()
+    return Finding("server", report == "ok", f"{db.location}: PostgreSQL answers, schema {report}")
+
+
+def _check_file(location: StoreLocation, full: bool) -> Finding:
+    from tesla_lab.store.db import Database
+
+    db_path = location.path
+    assert db_path is not None
+    if not db_path.is_file():
+        return Finding("open", False, f"{db_path} is missing; `tesla init` creates a store for a new project, and a "
+                       "project whose .tesla folder was copied without it needs a backup")
+    try:
+        db = Database(db_path, create=False)
+    except StoreError as exc:
+        return Finding("open", False, str(exc))
+    try:
+        report = db.integrity_check() if full else db.quick_check()
+    finally:
+        db.close()
+    name = "integrity_check" if full else "quick_check"
+    return Finding(name, report == "ok", f"{db_path}: {name} {report.splitlines()[0][:300]}"
+                   + ("" if report == "ok" else "; restore store.db from a backup (the artifacts and datasets "
+                      "folders are separate files and not affected)"))

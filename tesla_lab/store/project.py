@@ -33,11 +33,12 @@ import pandas as pd
 import yaml
 
 from tesla_lab.errors import ConfigError
-from tesla_lab.store.artifacts import ArtifactStore
+from tesla_lab.store.artifacts_fs import open_artifact_store
 from tesla_lab.store.datasets import DatasetStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
 from tesla_lab.store.leftovers import remove_leftovers
 from tesla_lab.store.liveness import sweep_crashed_runs, sweep_dead_schedulers
+from tesla_lab.store.location import StoreLocation, store_location
 from tesla_lab.store.registry import ModelRegistry
 from tesla_lab.store.runs import Run, check_status, from_json, now, to_timestamps
 
@@ -87,6 +88,26 @@ def _may_create_store(store: Path) -> bool:
     return True
 
 
+def _open_db(location: StoreLocation, store: Path, timeout: float) -> Any:
+    """The project's :class:`Database` (SQLite file) or :class:`~tesla_lab.store.pg.PgDatabase` (a server)."""
+    if location.engine == "postgresql":
+        from tesla_lab.store.pg import PgDatabase  # lazy: psycopg only for a postgresql:// store
+
+        return PgDatabase(location.url, timeout=timeout)
+    assert location.path is not None
+    default = location.path == store / "store.db"
+    return Database(location.path, timeout=timeout, create=_may_create_store(store) if default else True)
+
+
+def _dataset_store(db: Any, folder: Path, artifacts: str) -> DatasetStore:
+    """Snapshots in ``.tesla/datasets``; also on the artifacts' file system when that is a URL (shared)."""
+    if "://" in artifacts:
+        from tesla_lab.store.datasets_fs import FsDatasetStore
+
+        return FsDatasetStore(db, folder, artifacts)
+    return DatasetStore(db, folder)
+
+
 def _reopen(path: str, timeout: float) -> Project:
     return Project(path, timeout=timeout)
 
@@ -112,14 +133,15 @@ class Project:
         self.config = self._read_config(root / CONFIG_FILE)
         self.name = str(self.config.get("name") or root.name)
         store = root / STORE_DIR
+        self.location: StoreLocation = store_location(root, self.config)  # TESLA_STORE_URL, store:, or store.db
         if not store.is_dir():
             logger.info("%s has no %s folder (a fresh clone?); creating an empty store", root, STORE_DIR)
-        self.db = Database(store / "store.db", timeout=timeout, create=_may_create_store(store))
-        self.artifacts = ArtifactStore(store / "artifacts")
+        self.db = _open_db(self.location, store, timeout)
+        self.artifacts = open_artifact_store(self.location.artifacts, cache=store / "artifacts-cache")
         self.registry = ModelRegistry(self.db, self.artifacts)
-        self.datasets = DatasetStore(self.db, store / "datasets")
+        self.datasets = _dataset_store(self.db, store / "datasets", self.location.artifacts)
         self.sweep_crashed()
-        remove_leftovers(store)  # temporary files of writes a kill interrupted (a minute old or more)
+        remove_leftovers(store, quick=True)  # temporary files of writes a kill interrupted (a minute old or more)
 
     def sweep_crashed(self) -> list[str]:
         """Mark ``crashed`` the ``running`` runs of this machine whose process died (killed, out of memory, a
@@ -218,6 +240,11 @@ class Project:
     def defaults(self) -> dict[str, Any]:
         """The ``defaults:`` section of ``tesla.yaml`` (device, precision, seed, ...)."""
         return dict(self.config.get("defaults") or {})
+
+    @property
+    def store_dir(self) -> Path:
+        """The project's local ``.tesla/`` folder (artifacts, job logs, UI state; the SQLite store by default)."""
+        return self.path / STORE_DIR
 
     @property
     def data_dir(self) -> Path:

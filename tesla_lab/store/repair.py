@@ -51,9 +51,15 @@ def repair_store(root: str | os.PathLike[str]) -> RepairReport:
     """Create a new store for the project at ``root`` and re-register what its files allow (see the module)."""
     from tesla_lab.store.datasets import content_hash
     from tesla_lab.store.db import Database
+    from tesla_lab.store.location import store_location
     from tesla_lab.store.project import STORE_DIR, Project
 
     root = Project._locate(Path(root))
+    location = store_location(root, Project._read_config(root / "tesla.yaml"))
+    if location.path != root / STORE_DIR / "store.db":
+        raise StoreError(f"this project's store is {location.describe()}: repair only rebuilds the default "
+                         f"{STORE_DIR}/store.db file; restore a server from its backup (pg_restore) or a moved file "
+                         "from a copy")
     store = root / STORE_DIR
     db = store / "store.db"
     if db.is_file() and db.stat().st_size > 0:

@@ -27,7 +27,7 @@ from tesla_lab.store.db import NotFoundError, StoreError
 from tesla_lab.store.runs import RESUMABLE_STATUSES, Run, to_json
 from tesla_lab.store.values import _step
 
-__all__ = ["ResumeError", "ResumePlan", "reopen_run", "reopen_for_resume", "checkpoint_epoch"]
+__all__ = ["ResumeError", "ResumePlan", "reopen_run", "reopen_for_resume", "plan_resume", "checkpoint_epoch"]
 
 
 class ResumeError(StoreError):
@@ -86,19 +86,18 @@ def reopen_run(run: Run, from_step: int | None = None) -> None:
             conn.execute("DELETE FROM metrics WHERE run_id = ? AND step >= ?", (run.id, from_step))
 
 
-def reopen_for_resume(run: Run, *, epochs: int | None = None,
-                      check: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> ResumePlan:
-    """Check that ``run`` can be resumed, reopen it in place and return the :class:`ResumePlan`. ``check``
-    validates (and may normalise) the training config before anything changes, e.g. ``TrainConfig.from_dict``.
+def plan_resume(run: Run, *, epochs: int | None = None,
+                check: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> ResumePlan:
+    """The :class:`ResumePlan` of ``run`` (its latest checkpoint, the epoch it holds, its training config with the
+    new ``epochs`` total), changing nothing: what the other processes of a multi-process resume read while rank 0
+    reopens the run with :func:`reopen_for_resume`.
 
-    Raises :class:`ResumeError` (nothing changed) for a finished run, a queued or running one, a run without a
-    training config, or an ``epochs`` total not above the checkpoint's epoch.
+    >>> import tempfile
+    >>> from tesla_lab.store import Project
+    >>> run = Project.init(tempfile.mkdtemp()).start_run(name="r", config={"epochs": 5})
+    >>> plan_resume(run, epochs=9).config["epochs"], run.status
+    (9, 'running')
     """
-    status = run.status
-    if status not in RESUMABLE_STATUSES:
-        what = ("it trained all its epochs; start a new run (with more epochs) to train more"
-                if status == "finished" else "stop it before resuming it")
-        raise ResumeError(f"run {run.id[:8]} ({run.name}) is {status}; {what}")
     config = dict(run.config or {})
     if not config:
         raise ResumeError(f"run {run.id[:8]} ({run.name}) has no stored training config; it was not started by "
@@ -117,8 +116,25 @@ def reopen_for_resume(run: Run, *, epochs: int | None = None,
             config["iterations"] = epochs
     if check is not None:
         config = check(config)
-    reopen_run(run, from_step=done)
+    return ResumePlan(checkpoint, done, config)
+
+
+def reopen_for_resume(run: Run, *, epochs: int | None = None,
+                      check: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> ResumePlan:
+    """Check that ``run`` can be resumed, reopen it in place and return the :class:`ResumePlan`. ``check``
+    validates (and may normalise) the training config before anything changes, e.g. ``TrainConfig.from_dict``.
+
+    Raises :class:`ResumeError` (nothing changed) for a finished run, a queued or running one, a run without a
+    training config, or an ``epochs`` total not above the checkpoint's epoch.
+    """
+    status = run.status
+    if status not in RESUMABLE_STATUSES:
+        what = ("it trained all its epochs; start a new run (with more epochs) to train more"
+                if status == "finished" else "stop it before resuming it")
+        raise ResumeError(f"run {run.id[:8]} ({run.name}) is {status}; {what}")
+    plan = plan_resume(run, epochs=epochs, check=check)
+    reopen_run(run, from_step=plan.epoch)
     if epochs is not None:
         with run._db.transaction() as conn:  # the stored config says how many epochs the run now trains
-            conn.execute("UPDATE runs SET config = ? WHERE id = ?", (to_json(config, "config"), run.id))
-    return ResumePlan(checkpoint, done, config)
+            conn.execute("UPDATE runs SET config = ? WHERE id = ?", (to_json(plan.config, "config"), run.id))
+    return plan

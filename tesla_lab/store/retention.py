@@ -122,7 +122,6 @@ def prune_checkpoints(run: Run, keep: int | str = "last+best", monitor: str | No
             if not _referenced(conn, sha):
                 unlink.append(sha)
     for sha in unlink:
-        with contextlib.suppress(FileNotFoundError):
-            run._artifacts._target(sha).unlink()
+        run._artifacts.delete(sha)
     logger.debug("run %s: removed checkpoints %s (keep=%s)", run.id[:8], [n for n, _ in doomed], keep)
     return [name for name, _ in doomed]

@@ -32,7 +32,7 @@ import pandas as pd
 from tesla_lab.errors import ConfigError
 from tesla_lab.store.artifacts import ArtifactStore
 from tesla_lab.store.db import Database, NotFoundError, StoreError
-from tesla_lab.store.liveness import process_identity
+from tesla_lab.store.liveness import current_host, process_identity
 from tesla_lab.store.values import (
     FINAL_STATUSES,
     RESUMABLE_STATUSES,
@@ -100,7 +100,7 @@ class Run:
             raise ConfigError(f"config must be a dict (the model/training configuration); got {type(config).__name__}")
         stamp = now()
         running = status == "running"
-        me = process_identity() if running else (None, None, None)
+        me = process_identity() if running else (None, None, current_host())  # host: where it was created
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs (id, name, status, created, started, device, author, git_commit, config, "

@@ -8,7 +8,7 @@ this code writes.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "POSTGRES_STEPS"]
 
 # Timestamps are Unix seconds (REAL, UTC); JSON columns hold text. NaN metric values are stored as NULL (SQLite
 # turns a NaN REAL into NULL) and read back as NaN.
@@ -167,3 +167,14 @@ _V3: tuple[str, ...] = (
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
+
+#: PostgreSQL's own statements for the migrations whose SQLite form cannot be translated word for word
+#: (:func:`~tesla_lab.store.pg_sql.ddl_to_pg` translates all others): ``POSTGRES_STEPS[i]`` replaces
+#: ``MIGRATIONS[i]`` there. Version 3 rebuilds ``runs`` on SQLite to change its CHECK; PostgreSQL alters it in place.
+POSTGRES_STEPS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE runs DROP CONSTRAINT runs_status_check, ADD CONSTRAINT runs_status_check CHECK (status IN "
+        "('queued', 'running', 'finished', 'failed', 'stopped', 'crashed')), ADD COLUMN pid_started DOUBLE PRECISION, "
+        "ADD COLUMN host TEXT, ADD COLUMN resumed BIGINT NOT NULL DEFAULT 0",
+    ),
+}

@@ -14,6 +14,8 @@ True
 
 from __future__ import annotations
 
+import errno
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -40,6 +42,69 @@ def _is_corrupt(exc: BaseException) -> bool:
 def _is_disk_problem(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, sqlite3.DatabaseError) and any(word in text for word in _DISK_FULL + _IO_ERROR)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """A full disk or quota anywhere in ``exc``'s chain: ENOSPC/EDQUOT (pyarrow gives only the errno's text) or
+    SQLite's SQLITE_FULL.
+
+    >>> is_disk_full(RuntimeError("x")), is_disk_full(OSError(28, "No space left on device"))
+    (False, True)
+    """
+    while exc is not None:
+        text = str(exc).lower()
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, (OSError, sqlite3.DatabaseError)) and (
+                any(word in text for word in _DISK_FULL) or "disk quota exceeded" in text):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full_error(folder: Path, exc: BaseException, *, outcome: str, then: str) -> StoreError:
+    """The one message for a full disk: where, how much is free, what happened (``outcome``) and what to do
+    (free space, then ``then``).
+
+    >>> print(disk_full_error(Path("/nonexistent/p"), OSError(28, "No space left on device"),
+    ...                       outcome="nothing was stored", then="load the data again"))
+    the disk holding /nonexistent/p is full ([Errno 28] No space left on device); nothing was stored. Free some \
+space on that disk (or move the project to a larger one), then load the data again
+    """
+    free = _free_bytes(folder)
+    where = f"{folder} ({_human(free)} free)" if free is not None else str(folder)
+    return StoreError(f"the disk holding {where} is full ({exc}); {outcome}. Free some space on that disk (or move the "
+                      f"project to a larger one), then {then}")
+
+
+def write_error(folder: Path, exc: BaseException, *, outcome: str, then: str) -> StoreError:
+    """A failed file write in ``folder``: :func:`disk_full_error` for a full disk, else the OS's reason (a file-size
+    limit, permissions, an I/O error) with the same shape.
+
+    >>> print(write_error(Path("/nonexistent/p"), OSError(27, "File too large"), outcome="nothing was stored",
+    ...                   then="store it again"))
+    could not write in /nonexistent/p ([Errno 27] File too large); nothing was stored. Check that the disk has \
+space, the folder is writable and no file-size limit applies (ulimit -f), then store it again
+    """
+    if is_disk_full(exc):
+        return disk_full_error(folder, exc, outcome=outcome, then=then)
+    return StoreError(f"could not write in {folder} ({exc}); {outcome}. Check that the disk has space, the folder is "
+                      f"writable and no file-size limit applies (ulimit -f), then {then}")
+
+
+def os_error_in(exc: BaseException | None) -> OSError | None:
+    """The first :class:`OSError` with an errno in ``exc``'s chain (pyarrow wraps them), else None.
+
+    >>> os_error_in(RuntimeError("x")) is None, os_error_in(OSError(27, "File too large")).errno
+    (True, 27)
+    """
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc
+        if isinstance(exc, OSError) and re.search(r"\[errno \d+\]", str(exc), re.IGNORECASE):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _free_bytes(folder: Path) -> int | None:
@@ -69,13 +134,10 @@ class _StoreErrors:
         """A full or failing disk: the store is most likely intact, so never advise moving it aside."""
         free = _free_bytes(self.path.parent)
         where = f"{self.path.parent} ({_human(free)} free)" if free is not None else str(self.path.parent)
-        text = str(exc).lower()
-        if any(word in text for word in _DISK_FULL) or (free is not None and free < 16 * 2**20):
-            return StoreError(
-                f"the disk holding {where} is full ({exc}); the change was rolled back and nothing stored was lost. "
-                "Free some space on that disk (or move the project to a larger one) and run the command again; "
-                "do NOT delete or move store.db: it is not corrupt"
-            )
+        if is_disk_full(exc) or (free is not None and free < 16 * 2**20):
+            return disk_full_error(self.path.parent, exc, outcome="the change was rolled back and nothing stored "
+                                   "was lost", then="run the command again; do NOT delete or move store.db: it is "
+                                   "not corrupt")
         return StoreError(
             f"the disk holding {where} reported an I/O error ({exc}); the change was rolled back. Check that the "
             "disk is writable, mounted and healthy (dmesg), then run the command again; `tesla doctor` checks the "

@@ -60,6 +60,7 @@ import torch.distributed as dist
 
 from tesla_lab._registry import Registry
 from tesla_lab.errors import ConfigError
+from tesla_lab.train.launch import dist_timeout_from_env
 
 __all__ = [
     "Strategy",
@@ -290,8 +291,10 @@ class _Distributed(Strategy):
         if not dist.is_initialized():
             backend = self.backend or ("nccl" if device.type == "cuda" else "gloo")
             kwargs: dict[str, Any] = {}
-            if self.timeout_s is not None:
-                kwargs["timeout"] = datetime.timedelta(seconds=float(self.timeout_s))
+            # a lost peer (a node that died) fails the collectives after this long instead of torch's 30 min
+            timeout_s = self.timeout_s if self.timeout_s is not None else dist_timeout_from_env()
+            if timeout_s is not None:
+                kwargs["timeout"] = datetime.timedelta(seconds=float(timeout_s))
             if device.type == "cuda" and backend == "nccl":
                 kwargs["device_id"] = device  # bind NCCL to this rank's device now
             dist.init_process_group(backend=backend, **kwargs)
@@ -346,7 +349,8 @@ class DDPStrategy(_Distributed):
         find_unused_parameters / static_graph: passed to DistributedDataParallel (models whose forward skips
             some parameters need ``find_unused_parameters=True``).
         backend: ``None`` picks NCCL on GPUs and gloo on CPU.
-        timeout_s: collective timeout when this strategy creates the process group.
+        timeout_s: collective timeout in seconds when this strategy creates the process group (default: the
+            ``TESLA_DIST_TIMEOUT`` environment variable ``tesla train --dist-timeout`` sets, else torch's).
 
     >>> DDPStrategy(sync_stop_every=0)
     Traceback (most recent call last):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 import shutil
@@ -33,7 +34,8 @@ from pathlib import Path
 
 from tesla_lab.errors import ConfigError, LaunchError
 
-__all__ = ["launch", "torchrun_command", "first_failure", "LaunchResult", "LaunchError"]
+__all__ = ["launch", "torchrun_command", "first_failure", "LaunchResult", "LaunchError", "DIST_TIMEOUT_ENV",
+           "dist_timeout_from_env", "lost_peer", "lost_peer_cause"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,72 @@ _RANK_PREFIX = re.compile(r"^(\[rank(\d+)\]:\s?)+")
 _SECONDARY = re.compile(
     r"connection (reset|closed) by peer|connectFullMesh|broken pipe|NCCL communicator was aborted|"
     r"DistNetworkError|DistBackendError|SignalException|Socket Timeout|timed out|watchdog", re.IGNORECASE)
+
+
+DIST_TIMEOUT_ENV = "TESLA_DIST_TIMEOUT"  # seconds a collective waits for a lost peer (launch(dist_timeout=...))
+
+
+def dist_timeout_from_env(environ: Mapping[str, str] | None = None) -> float | None:
+    """The collective timeout (seconds) :func:`launch` passed to its processes in ``TESLA_DIST_TIMEOUT``, or None
+    (torch's default, 30 minutes) when it is not set.
+
+    >>> dist_timeout_from_env({"TESLA_DIST_TIMEOUT": "20"}), dist_timeout_from_env({})
+    (20.0, None)
+    >>> dist_timeout_from_env({"TESLA_DIST_TIMEOUT": "soon"})
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: TESLA_DIST_TIMEOUT must be a positive number of seconds; got 'soon'
+    """
+    text = (os.environ if environ is None else environ).get(DIST_TIMEOUT_ENV)
+    if text is None or text == "":
+        return None
+    return _check_timeout(text, DIST_TIMEOUT_ENV)
+
+
+def lost_peer(exc: BaseException) -> bool:
+    """True when ``exc`` is what a process of a torchrun job raises because ANOTHER process (or its node) went
+    away: a torch.distributed error, a closed or reset connection, a collective that timed out.
+
+    >>> lost_peer(RuntimeError("[pair.cc:534] Connection closed by peer [127.0.0.1]:3311")), lost_peer(KeyError("w"))
+    (True, False)
+    """
+    try:
+        import torch.distributed as dist
+
+        if isinstance(exc, (dist.DistBackendError, dist.DistNetworkError)):
+            return True
+    except (ImportError, AttributeError):  # pragma: no cover - torch without distributed
+        pass
+    return isinstance(exc, (RuntimeError, OSError)) and bool(_SECONDARY.search(str(exc)))
+
+
+def lost_peer_cause(exc: BaseException, run_id: str | None = None,
+                    environ: Mapping[str, str] | None = None) -> str | None:
+    """The sentence a failed run of a multi-process job keeps when ``exc`` came from a lost peer (see
+    :func:`lost_peer`), else None (also in a single process, where such errors have other causes).
+
+    >>> lost_peer_cause(RuntimeError("Connection closed by peer"), "ab12", environ={"WORLD_SIZE": "2"})[:60]
+    'training lost a peer process (a node died, its network faile'
+    >>> lost_peer_cause(RuntimeError("Connection closed by peer"), environ={}) is None
+    True
+    """
+    env = os.environ if environ is None else environ
+    if not env.get("WORLD_SIZE", "1").isdigit() or int(env.get("WORLD_SIZE", "1")) < 2 or not lost_peer(exc):
+        return None
+    resume = f"`tesla train --resume {run_id}`" if run_id else "`tesla train --resume RUN_ID`"
+    return (f"training lost a peer process (a node died, its network failed, or a collective timed out): "
+            f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}. The run is marked failed and its last "
+            f"checkpoint is intact: continue it with {resume}")
+
+
+def _check_timeout(value: object, name: str) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds; got {value!r}")
+    return seconds
 
 
 @dataclass
@@ -119,6 +187,7 @@ def torchrun_command(
     rdzv_endpoint: str | None = None,
     rdzv_id: str = "tesla",
     node_rank: int | None = None,
+    join_timeout: float | None = None,
     module: bool | None = None,
     log_dir: str | os.PathLike[str] | None = None,
     max_restarts: int = 0,
@@ -127,13 +196,15 @@ def torchrun_command(
     """The torchrun argument list :func:`launch` runs (see there for the arguments).
 
     ``target`` is a script path, or a module name run like ``python -m`` (``module=None`` guesses: a dotted
-    name that is not an existing file is a module).
+    name that is not an existing file is a module). With a c10d rendezvous, ``node_rank=0`` makes this node host
+    the rendezvous store (``is_host=1``) and any other rank connect to it; the ranks of the processes are assigned
+    when the nodes meet.
 
     >>> torchrun_command("tesla_lab.cli", ["train", "cfg.yaml"], nproc=2, nnodes=2, rdzv_endpoint="10.0.0.1:29500",
     ...                  node_rank=1, python="python")  # doctest: +NORMALIZE_WHITESPACE
     ['python', '-m', 'torch.distributed.run', '--nnodes', '2', '--nproc-per-node', '2', '--rdzv-backend', 'c10d',
-     '--rdzv-endpoint', '10.0.0.1:29500', '--rdzv-id', 'tesla', '--node-rank', '1', '--max-restarts', '0', '-m',
-     'tesla_lab.cli', 'train', 'cfg.yaml']
+     '--rdzv-endpoint', '10.0.0.1:29500', '--rdzv-id', 'tesla', '--rdzv-conf', 'is_host=0', '--max-restarts', '0',
+     '-m', 'tesla_lab.cli', 'train', 'cfg.yaml']
     >>> torchrun_command("train.py", nnodes=2)
     Traceback (most recent call last):
     ...
@@ -163,8 +234,17 @@ same on every node), e.g. rdzv_endpoint='10.0.0.1:29500'
                 str(rdzv_id)]
     else:
         cmd += ["--standalone"]  # a private rendezvous on a free local port
-    if node_rank is not None:
+    conf = []
+    if node_rank is not None and rdzv_endpoint is not None:
+        # c10d assigns ranks when the nodes meet (torchrun ignores --node-rank for it); node 0 is the one whose
+        # address the endpoint names: it hosts the rendezvous store, the others connect to it
+        conf.append(f"is_host={1 if node_rank == 0 else 0}")
+    elif node_rank is not None:
         cmd += ["--node-rank", str(node_rank)]
+    if join_timeout is not None and rdzv_endpoint is not None:
+        conf.append(f"join_timeout={int(math.ceil(_check_timeout(join_timeout, 'join_timeout')))}")
+    if conf:
+        cmd += ["--rdzv-conf", ",".join(conf)]
     cmd += ["--max-restarts", str(max_restarts)]
     if log_dir is not None:
         cmd += ["--log-dir", os.fspath(log_dir), "--tee", "3"]  # per-rank log files, still shown on the console
@@ -240,10 +320,12 @@ def launch(
     rdzv_endpoint: str | None = None,
     rdzv_id: str = "tesla",
     node_rank: int | None = None,
+    join_timeout: float | None = None,
     module: bool | None = None,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    dist_timeout: float | None = None,
     capture_errors: bool = True,
     check: bool = False,
 ) -> LaunchResult:
@@ -257,13 +339,18 @@ def launch(
         rdzv_endpoint: ``'HOST:PORT'`` of the c10d rendezvous, the same on every node; ``None`` on one node
             starts a private one on a free local port.
         rdzv_id: job id, the same on every node (several jobs may share one endpoint with different ids).
-        node_rank: this node's rank, passed as ``--node-rank`` (ranks are otherwise assigned at rendezvous).
+        node_rank: this node's rank: with ``rdzv_endpoint``, 0 hosts the c10d rendezvous and the others connect to
+            it (the processes' ranks are assigned when the nodes meet); else passed as ``--node-rank``.
+        join_timeout: seconds the c10d rendezvous waits for every node to join (torchrun's default: 600).
         module: run ``target`` as a module (``python -m``); ``None`` guesses from its form.
         env: extra environment variables for the processes (e.g. ``{"OMP_NUM_THREADS": "4"}``). ``PYTHONPATH``
             gets the directory holding this ``tesla_lab``, so the processes import the same one.
         cwd: working directory of the processes.
         timeout: seconds before the whole job is stopped (SIGTERM, then SIGKILL); the result then has
             returncode 124.
+        dist_timeout: seconds a collective (all-reduce, barrier) waits for a peer before it fails, passed to the
+            processes as ``TESLA_DIST_TIMEOUT`` (the Trainer's ``init_process_group(timeout=...)``); a node lost
+            mid-run then ends the job with an error after at most this long. ``None``: torch's 30 minutes.
         capture_errors: keep per-rank logs (``--log-dir``/``--tee``) to report the first failing rank's traceback.
         check: raise :class:`LaunchError` (with that traceback) instead of returning a failed result.
 
@@ -274,15 +361,16 @@ def launch(
     ...
     tesla_lab.errors.ConfigError: nproc must be an integer >= 1 (processes per node) or 'auto'/'gpu'/'cpu'; got 0
     """
+    timeout_env = {} if dist_timeout is None else {DIST_TIMEOUT_ENV: str(_check_timeout(dist_timeout, "dist_timeout"))}
     log_dir = Path(tempfile.mkdtemp(prefix="tesla-launch-")) if capture_errors else None
     try:
         cmd = torchrun_command(target, args, nproc=nproc, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint, rdzv_id=rdzv_id,
-                               node_rank=node_rank, module=module, log_dir=log_dir)
+                               node_rank=node_rank, join_timeout=join_timeout, module=module, log_dir=log_dir)
     except ConfigError:
         if log_dir is not None:
             shutil.rmtree(log_dir, ignore_errors=True)
         raise
-    full_env = {**os.environ, **(dict(env) if env else {})}
+    full_env = {**os.environ, **(dict(env) if env else {}), **timeout_env}
     # the workers import the same tesla_lab as this process, also from a source checkout that is not installed
     package_root = str(Path(__file__).resolve().parents[2])
     paths = [p for p in full_env.get("PYTHONPATH", "").split(os.pathsep) if p]

@@ -1,5 +1,5 @@
-"""The dashboard's login: Panel's basic login page, with the token compared in constant time, failed logins
-logged, and clients that keep guessing slowed down.
+"""The dashboard's login: Panel's basic login page (our self-contained template: nothing from a CDN), with the token
+compared in constant time, failed logins logged, and clients that keep guessing slowed down.
 
 After :data:`FREE_FAILURES` wrong passwords from one client address, each further attempt must wait an
 exponentially growing time (1 s, 2 s, 4 s, ... capped at :data:`MAX_LOCKOUT_S`); an attempt inside that wait is
@@ -67,6 +67,8 @@ def throttled_auth_provider(token: str, throttle: Throttle | None = None) -> Any
     import tornado.escape
     from panel.auth import BasicAuthProvider, BasicLoginHandler
 
+    from tesla_lab.ui.offline import LOGIN_TEMPLATE, LOGOUT_TEMPLATE
+
     throttle = throttle or Throttle()
     expected = token.encode()
 
@@ -101,4 +103,4 @@ def throttled_auth_provider(token: str, throttle: Throttle | None = None) -> Any
             ThrottledLoginHandler._login_template = self._login_template
             return ThrottledLoginHandler
 
-    return ThrottledAuthProvider()
+    return ThrottledAuthProvider(login_template=str(LOGIN_TEMPLATE), logout_template=str(LOGOUT_TEMPLATE))

@@ -88,6 +88,7 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     tests; otherwise this call blocks until Ctrl-C). ``port=0`` picks a free port (``server.port`` tells which).
     """
     from tesla_lab.store import Project
+    from tesla_lab.ui.offline import serve_locally
     from tesla_lab.ui.pages.common import pn
     from tesla_lab.ui.project import open_project
 
@@ -120,6 +121,10 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     # widget events run on worker threads, never on the server's event loop: parsing an upload or profiling a wide
     # table cannot stop the server from answering other sessions (and /liveness) meanwhile
     pn.config.nthreads = max(int(pn.config.nthreads or 0), DASHBOARD_THREADS)
+    serve_locally()  # no CDN, no web font: every request stays on this server
+    from tesla_lab.data.isolated import warm_up
+
+    warm_up()  # uploads are parsed in worker processes (tesla_lab.data.isolated): start their fork server now
     server = pn.serve({"/": session}, port=port, address=host, websocket_origin=origins, show=show,
                       threaded=threaded, liveness=True, title="TESLA Lab", **options)
     if not hasattr(server, "port"):

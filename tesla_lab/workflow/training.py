@@ -31,10 +31,12 @@ from typing import Any
 
 import pandas as pd
 
-from tesla_lab.errors import ConfigError
+from tesla_lab.errors import ConfigError, PeerLostError
 from tesla_lab.models import Estimator, ModelBundle, default_family, make_model, save_bundle
 from tesla_lab.store import FINAL_STATUSES, Project, Run, StoreCallback
 from tesla_lab.store.runs import format_error, to_json
+from tesla_lab.train.distributed import distributed_env
+from tesla_lab.train.launch import lost_peer_cause
 from tesla_lab.utils import set_seed
 from tesla_lab.workflow.config import TrainConfig
 from tesla_lab.workflow.datasets import DataSource, resolve_data, snapshot_source
@@ -68,6 +70,17 @@ class TrainResult:
     n_train: int
     n_test: int
     history: dict[str, list[float]] = field(default_factory=dict)
+    rank: int = 0
+
+
+def is_replica() -> bool:
+    """True in a torchrun job's processes other than global rank 0 (which alone writes to the store).
+
+    >>> is_replica()
+    False
+    """
+    env = distributed_env()
+    return env is not None and env.world_size > 1 and not env.is_global_zero
 
 
 def _check_name(name: Any) -> str:
@@ -146,7 +159,8 @@ def train_model(
     """
     name = _check_name(name)
     cfg = resolve_config(project, config)
-    if run is not None:
+    replica = is_replica()  # another rank of a torchrun job: trains its share, rank 0 records everything
+    if run is not None and not replica:
         run = project.get_run(run)
         if run.status in FINAL_STATUSES:
             raise ConfigError(f"run {run.id[:8]} ({run.name}) has already ended ({run.status}); train into a queued "
@@ -169,6 +183,13 @@ def train_model(
     if resume is not None and estimator.framework != "torch":
         raise ConfigError(f"resume= continues a torch training from a checkpoint; {family} models are fitted in one "
                           "go, so train again without resume")
+
+    env = distributed_env()
+    if env is not None and env.world_size > 1 and estimator.framework != "torch":
+        raise ConfigError(f"{family} is a {estimator.framework} model, fitted in one go by one process; several "
+                          "processes (--nproc/--nodes, torchrun) train torch and tt models data-parallel only")
+    if replica:
+        return _train_replica(cfg, name, source, prep, family, target, estimator, callbacks, resume)
 
     # -- every check passed: from here on the store changes
     source = snapshot_source(project, source)
@@ -201,10 +222,13 @@ def train_model(
             ).version
         run.finish(status)
     except BaseException as exc:
+        cause = lost_peer_cause(exc, run.id)
         if run.status not in FINAL_STATUSES:
             interrupted = isinstance(exc, KeyboardInterrupt)
             run.finish("stopped" if interrupted else "failed", error="KeyboardInterrupt" if interrupted
-                       else format_error(exc))
+                       else (f"{cause}\n\n" if cause else "") + format_error(exc))
+        if cause:
+            raise PeerLostError(f"run {run.id[:8]}: {cause}") from exc
         raise
     logger.info("trained %s (run %s, %s, %s): %s", name, run.id[:8], status,
                 f"registered as v{version}" if version is not None else "not registered", bundle.metrics)
@@ -232,10 +256,13 @@ def resume_model(project: Project, run: Run | str, *, epochs: int | None = None,
     ...
     tesla_lab.store.resume.ResumeError: run ... (iris) is finished; it trained all its epochs; start a new run ...
     """
-    from tesla_lab.store.resume import reopen_for_resume
+    from tesla_lab.store.resume import plan_resume, reopen_for_resume
 
     found = project.get_run(run)
-    plan = reopen_for_resume(found, epochs=epochs, check=lambda c: TrainConfig.from_dict(c).to_dict())
+    check = lambda c: TrainConfig.from_dict(c).to_dict()  # noqa: E731
+    # under torchrun only rank 0 reopens the run; the others read the same plan (checkpoint, config)
+    reopen = plan_resume if is_replica() else reopen_for_resume
+    plan = reopen(found, epochs=epochs, check=check)
     return train_model(project, plan.config, name=found.name, run=found, callbacks=callbacks, progress=progress,
                        resume=plan.checkpoint)
 
@@ -247,6 +274,34 @@ def _adopt(project: Project, run: Run, cfg: TrainConfig, source: DataSource) -> 
                      (to_json(cfg.to_dict(), "config"), source.name, source.version, run.id))
     run.log_params(_params(cfg))
     run.start()
+
+
+def _train_replica(cfg: TrainConfig, name: str, source: DataSource, prep: PreparedData, family: str, target: str,
+                   estimator: Estimator, callbacks: Sequence[Any],
+                   resume: str | os.PathLike[str] | None) -> TrainResult:
+    """Rank > 0 of a torchrun job: train the same model on its share of each batch (DDP), without touching the
+    store (rank 0 snapshots the data, records the run, checkpoints, evaluates and registers)."""
+    resolved = cfg.replace(target=target, task=prep.task, family=family, features=prep.features,
+                           model=estimator.hparams)
+    estimator.fit(prep.X_train, prep.y_train, callbacks=list(callbacks), progress=False, resume=resume,
+                  **_fit_options(resolved, prep))
+    history = dict(estimator.history_.history)  # type: ignore[attr-defined]
+    env = distributed_env()
+    logger.info("rank %s trained %s; rank 0 records the run", env.rank if env else "?", name)
+    bundle = ModelBundle(estimator, features=prep.features, target=target, task=prep.task, classes=prep.classes,
+                         preprocessing=prep.pipeline, encoded_features=prep.encoded_features,
+                         target_scaling=prep.target_scaling, train_config=resolved.to_dict())
+    return TrainResult(run_id="", name=name, version=None, status="finished", bundle=bundle, metrics={}, report={},
+                       dataset=source.ref, config=resolved, n_train=len(prep.X_train), n_test=len(prep.test_frame),
+                       history=history, rank=env.rank if env else 0)
+
+
+def _fit_options(cfg: TrainConfig, prep: PreparedData) -> dict[str, Any]:
+    """The keyword arguments of a torch estimator's ``fit`` every rank passes alike."""
+    val = (prep.X_val, prep.y_val) if prep.X_val is not None else None
+    return dict(validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer, lr=cfg.lr,
+                loss=cfg.loss, device=cfg.device or "auto", precision=cfg.precision or "fp32", seed=cfg.seed,
+                grad_clip=cfg.grad_clip)
 
 
 def _fit(run: Run, estimator: Estimator, prep: PreparedData, cfg: TrainConfig, callbacks: Sequence[Any],
@@ -264,10 +319,7 @@ def _fit(run: Run, estimator: Estimator, prep: PreparedData, cfg: TrainConfig, c
     every = cfg.checkpoint_every or max(1, -(-cfg.epochs // 10))
     store = StoreCallback(run, log_model=False, checkpoint_every=every, finish=False,
                           keep_checkpoints=cfg.keep_checkpoints, stop_on_signal=True)
-    val = (prep.X_val, prep.y_val) if prep.X_val is not None else None
-    estimator.fit(prep.X_train, prep.y_train, validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                  optimizer=cfg.optimizer, lr=cfg.lr, loss=cfg.loss, callbacks=[store, *callbacks],
-                  progress=progress, device=cfg.device or "auto", precision=cfg.precision or "fp32", seed=cfg.seed,
-                  grad_clip=cfg.grad_clip, resume=resume)
+    estimator.fit(prep.X_train, prep.y_train, callbacks=[store, *callbacks], progress=progress, resume=resume,
+                  **_fit_options(cfg, prep))
     stopped = store.stopped_by_flag or store.stopped_by_signal
     return dict(estimator.history_.history), stopped  # type: ignore[attr-defined]

@@ -47,6 +47,9 @@ def test_automl_json_holds_the_sorted_leaderboard(root, tesla):
     (["--time-budget", "0"], "error: time_budget must be a positive number of seconds; got 0.0"),
     (["--target", "nope"], "error: target column 'nope' not found; columns are: "),
     (["--families", "linear"], "error: family 'linear' does regression only, but this target is a classification"),
+    (["--workers", "0"], "error: workers must be an integer >= 1 (processes running trials on this machine); got 0"),
+    (["--join"], "error: tesla automl --join needs --storage URL and --study NAME of the running search"),
+    (["--join", "--storage", "project", "--study", "s"], "error: --join needs a storage every machine reaches"),
 ])
 def test_bad_input_is_a_one_line_error_and_stores_nothing(root, tesla, args, message):
     code, out, err = tesla("automl", "-d", "iris", *args, cwd=root)
@@ -57,3 +60,20 @@ def test_bad_input_is_a_one_line_error_and_stores_nothing(root, tesla, args, mes
 def test_a_malformed_space_flag_is_a_usage_error(root, tesla):
     code, _, err = tesla("automl", "-d", "iris", "--space", "epochs=3", cwd=root)
     assert code == 2 and "expected FAMILY.PARAM=VALUE" in err
+
+
+def test_pruner_and_study_flags_reach_the_search(root, tesla, tmp_path):
+    url = f"journal://{tmp_path / 'search.log'}"
+    code, out, err = tesla("automl", "-d", "iris", "-t", "30", "-n", "2", "--families", "logistic", "--space",
+                           "logistic.epochs=2", "--pruner", "halving", "--storage", url, "--study", "iris-s", "-q",
+                           cwd=root)
+    assert code == 0, err
+    assert out.startswith(f"study iris-s: workers on other machines join with `tesla automl --join --storage {url} "
+                          "--study iris-s`")
+    (parent,) = [i for i in Project(root).runs()["id"] if Project(root).get_run(i).name == "iris-automl"]
+    params = Project(root).get_run(parent).params()
+    assert (params["automl.pruner"], params["automl.study"], params["automl.storage"]) == ("halving", "iris-s", url)
+    # the search is complete: workers joining it (this process and one more) find no trial left
+    code, out, err = tesla("automl", "--join", "--storage", url, "--study", "iris-s", "--workers", "2", cwd=root)
+    assert (code, out) == (0, "joined iris-s: ran 0 trial(s) (and 1 more process(es) here); the leader lists them "
+                              "in its leaderboard\n"), err

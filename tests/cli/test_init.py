@@ -13,7 +13,8 @@ papermill = pytest.importorskip("papermill", reason="the notebook checks need pa
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMETERS = ["dataset", "target", "framework", "family", "model", "epochs", "iterations", "lr", "batch_size",
-              "optimizer", "device", "seed", "run_name", "project_dir", "tesla_run_id"]
+              "optimizer", "device", "seed", "run_name", "nproc", "nodes", "node_rank", "master", "project_dir",
+              "tesla_run_id"]
 
 
 def test_the_packaged_template_is_the_repositorys_notebook():

@@ -4,7 +4,8 @@ Keras and its backends)."""
 import subprocess
 import sys
 
-HEAVY = ("torch", "pandas", "numpy", "optuna", "panel", "sklearn", "keras", "tensorflow", "jax")
+HEAVY = ("torch", "pandas", "numpy", "optuna", "panel", "bokeh", "sklearn", "papermill", "fastapi", "tesla_lab.automl",
+         "keras", "tensorflow", "jax")
 
 PROBE = """
 import sys, contextlib, io
@@ -28,6 +29,24 @@ def test_help_and_version_import_no_heavy_library():
     assert _loaded(["--help"]) == ""
     assert _loaded(["--version"]) == ""
     assert _loaded(["train", "--help"]) == ""
+
+
+def test_every_command_help_and_a_typo_import_no_heavy_library():
+    from tesla_lab.cli.app import load_commands
+
+    names = sorted(load_commands())
+    code = ("import sys, contextlib, io\n"
+            "from tesla_lab.cli import main\n"
+            "bad = dict()\n"
+            "for argv in {argv!r}:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "        main(argv)\n"
+            "    found = [m for m in {heavy!r} if m in sys.modules]\n"
+            "    if found: bad[' '.join(argv)] = found; break\n"
+            "print(bad)").format(argv=[[n, "--help"] for n in names] + [["trian"], ["train", "--epohcs", "3"]],
+                                 heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "{}"
 
 
 def test_import_tesla_lab_is_lazy_and_names_still_resolve():

@@ -264,9 +264,12 @@ def test_runs_left_running_by_a_killed_kernel_are_ended(project):
     with project.db.transaction() as conn:
         conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (dead.pid, orphan.id))
     alive = project.start_run(name="other")  # this process: alive, left alone
+    elsewhere = project.start_run(name="on-another-host")  # a shared store: its pid means nothing on this machine
+    with project.db.transaction() as conn:
+        conn.execute("UPDATE runs SET pid = ?, host = 'gpu-node-7' WHERE id = ?", (dead.pid, elsewhere.id))
     notebooks._end_orphans(project, nb_run, "stopped")
     assert orphan.status == "stopped" and "ended with the notebook run" in orphan.info()["error"]
-    assert alive.status == "running"
+    assert alive.status == "running" and elsewhere.status == "running"
 
 
 # ------------------------------------------------------------------------------------------- real papermill

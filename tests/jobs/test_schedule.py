@@ -61,7 +61,7 @@ class FakeRunner:
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, store_engine):
     proj = Project.init(tmp_path / "proj")
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("epochs = 1\nlr = 0.1\ntesla_run_id = None")

@@ -46,6 +46,11 @@ def test_frontend_calls_the_routes_the_server_registers():
 
     patterns = {p.removeprefix("/tesla-lab/") for p, _ in routes("/")}
     source = "\n".join(p.read_text() for p in (REPO / "extensions" / "src").glob("*.ts"))
-    for endpoint in ["config", "overview", "project", "notebooks/template", "notebooks", "jobs", "dashboard"]:
+    for endpoint in ["config", "overview", "project", "project/demo", "notebooks/template", "notebooks/validate",
+                     "notebooks", "jobs", "dashboard"]:
         assert endpoint in patterns and re.search(f"['`]{endpoint}['`$]", source), endpoint
     assert r"runs/([^/]+)/stop" in patterns and "`runs/${encodeURIComponent(id)}/stop`" in source
+    assert r"runs/([^/]+)" in patterns and "`runs/${encodeURIComponent(id)}`" in source
+    assert r"runs/([^/]+)/notebook" in patterns and "`runs/${encodeURIComponent(id)}/notebook`" in source
+    assert (r"models/([^/]+)/([^/]+)/stage" in patterns
+            and "`models/${encodeURIComponent(name)}/${version}/stage`" in source)

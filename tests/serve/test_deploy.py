@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
 
 from tesla_lab.cli import main
-from tesla_lab.errors import ConfigError
+from tesla_lab.errors import ConfigError, ExportError
 from tesla_lab.serve import background_server, export_registered, load_exported
 from tesla_lab.serve.deploy import deploy_registered
 from tesla_lab.store import Project
@@ -79,12 +79,44 @@ def test_binary_single_logit_and_regression_targets_are_mapped_back(tmp_path):
                                np.asarray(reg.predict(rows), dtype=float).ravel(), rtol=1e-4, atol=1e-3)
 
 
-def test_scikit_learn_models_are_refused_with_the_families_that_export(tmp_path):
+@pytest.fixture
+def no_logistic_converter(monkeypatch):
+    """skl2onnx without a converter for LogisticRegression: how an estimator it cannot convert looks."""
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.delitem(sklearn_operator_name_map, LogisticRegression)
+
+
+def test_a_scikit_learn_family_without_converter_is_refused_naming_it(tmp_path, no_logistic_converter):
     proj = Project.init(tmp_path)
     train_model(proj, {"framework": "scikit-learn", "family": "sklearn:logistic", "dataset": "iris"}, name="sk",
                 data=_iris())
-    with pytest.raises(ConfigError, match=r"sklearn:logistic model, which cannot be exported .* tt_mlp"):
+    with pytest.raises(ExportError, match=r"cannot export sklearn:logistic: skl2onnx .* has no ONNX converter for "
+                                          r"LogisticRegression; deploy it without --export/--serve .* "
+                                          r"\(torch, tt, or sklearn:"):
         export_registered(proj, "sk")
+
+
+def test_a_framework_without_an_export_path_is_refused_before_any_change(tmp_path, monkeypatch):
+    import tesla_lab.serve.deploy as deploy_mod
+
+    proj = Project.init(tmp_path)
+    train_model(proj, {"framework": "scikit-learn", "family": "sklearn:logistic", "dataset": "iris"}, name="x",
+                data=_iris())
+    real = deploy_mod.load_registered
+
+    def other_framework(*args, **kwargs):  # a bundle of a framework deploy knows no export for
+        bundle = real(*args, **kwargs)
+        monkeypatch.setattr(bundle.estimator, "framework", "jax")
+        return bundle
+
+    monkeypatch.setattr(deploy_mod, "load_registered", other_framework)
+    with pytest.raises(ConfigError, match=r"cannot deploy x v1 with export: it is a sklearn:logistic model \(jax\), "
+                                          r"which TESLA Lab cannot export for serving; nothing was changed \(no "
+                                          r"version of x is in production\)\. Deploy it without --export/--serve"):
+        deploy_registered(proj, "x", "production", export=True)
+    assert _stages(proj, "x") == [[1, "none"]]
 
 
 def test_cli_deploy_export_and_serve_refuses_public_bind_without_token(project, capsys, monkeypatch):
@@ -105,8 +137,9 @@ def _stages(proj, name):
 
 
 @pytest.fixture
-def torch_in_production(tmp_path):
-    """v1: a torch model in production; v2: a scikit-learn model of the same name (stage none)."""
+def torch_in_production(tmp_path, no_logistic_converter):
+    """v1: a torch model in production; v2: a scikit-learn model of the same name (stage none) that cannot be
+    converted (no_logistic_converter)."""
     proj = Project.init(tmp_path / "p")
     train_model(proj, {"framework": "torch", "epochs": 2, "model": {"hidden_sizes": [8]}}, name="m", data=_iris())
     assert main(["--project", str(proj.path), "deploy", "-m", "m", "-p", "production"]) == 0
@@ -124,9 +157,9 @@ def test_a_deploy_that_cannot_export_changes_no_stage_and_serve_still_finds_prod
     capsys.readouterr()
     assert main(["--project", str(proj.path), "deploy", "-m", "m", "-p", "production", "--export"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot deploy m v2 with export: it is a sklearn:logistic model (scikit-learn), "
-                          "which cannot be exported")
-    assert "nothing was changed (v1 stays in production)" in err and "without --export/--serve" in err
+    assert err.startswith("error: cannot export sklearn:logistic: skl2onnx ")
+    assert "no ONNX converter for LogisticRegression" in err and "without --export/--serve" in err
+    assert err.rstrip().endswith("nothing was changed (v1 stays in production)")
     assert _stages(proj, "m") == before
     assert not (proj.path / "exports" / "m-v2").exists()
     monkeypatch.delenv("TESLA_SERVE_TOKEN", raising=False)
@@ -171,3 +204,17 @@ def test_check_servable_names_an_address_that_is_not_this_machines():
 
     with pytest.raises(ConfigError, match=r"cannot serve on 192\.0\.2\.1:8000: .*pick an address of this machine"):
         check_servable("192.0.2.1", 8000, token="t")  # TEST-NET-1: never a local address
+
+
+def test_a_conversion_that_fails_changes_no_stage(torch_in_production, monkeypatch):
+    import tesla_lab.serve.sklearn_onnx as sk_onnx
+
+    proj = torch_in_production
+    monkeypatch.undo()  # LogisticRegression converts again; now the converter itself breaks
+    monkeypatch.setattr(sk_onnx, "_convert", lambda *a: (_ for _ in ()).throw(RuntimeError("unsupported option")))
+    before = _stages(proj, "m")
+    with pytest.raises(ExportError, match=r"cannot export sklearn:logistic: the ONNX conversion failed at step "
+                                          r"'skl2onnx.convert_sklearn': unsupported option; .*; nothing was changed "
+                                          r"\(v1 stays in production\)"):
+        deploy_registered(proj, "m", "production", export=True)
+    assert _stages(proj, "m") == before and not (proj.path / "exports" / "m-v2").exists()

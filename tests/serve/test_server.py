@@ -161,12 +161,21 @@ def test_fuzzed_bytes_never_get_5xx(client, body):
 
 
 def test_token_is_required_on_every_endpoint_but_health(secured):
-    assert secured.get("/health").status_code == 200
-    for method, path in [("get", "/metadata"), ("get", "/metrics"), ("post", "/predict"), ("get", "/docs")]:
+    for probe in ("/health", "/v2/health/live", "/v2/health/ready"):  # liveness/readiness probes send no token
+        assert secured.get(probe).status_code == 200, probe
+    for method, path in [("get", "/metadata"), ("get", "/metrics"), ("post", "/predict"), ("get", "/docs"),
+                         ("get", "/v2"), ("get", "/v2/models/tabular"), ("get", "/v2/models/tabular/ready"),
+                         ("post", "/v2/models/tabular/infer"), ("get", "/v2/models/tabular/versions/1"),
+                         ("post", "/v2/models/tabular/versions/1/infer"), ("get", "/v2/models/other")]:
         r = getattr(secured, method)(path)
         assert r.status_code == 401, path
         assert r.headers["www-authenticate"] == "Bearer"
-        assert "Authorization: Bearer <token>" in r.json()["detail"]
+        body = r.json()
+        assert "Authorization: Bearer <token>" in (body["error"] if path.startswith("/v2") else body["detail"])
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    assert secured.get("/v2/models/tabular", headers=auth).json()["name"] == "tabular"
+    assert secured.post("/v2/models/tabular/infer", json={"inputs": []},
+                        headers={**auth, "authorization": "Bearer wrong"}).status_code == 401
 
 
 def test_wrong_tokens_are_refused(secured):

@@ -11,7 +11,7 @@ from tesla_lab.train import LambdaCallback, Trainer
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, store_engine):
     return Project.init(tmp_path / "proj")
 
 

@@ -16,7 +16,7 @@ from tesla_lab.store.datasets import content_hash
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, store_engine):
     return Project.init(tmp_path / "proj")
 
 

@@ -29,7 +29,7 @@ def _child(root):
     return process, run_id
 
 
-def test_a_run_whose_process_was_killed_is_crashed_at_the_next_open_and_a_live_one_is_not(tmp_path):
+def test_a_run_whose_process_was_killed_is_crashed_at_the_next_open_and_a_live_one_is_not(tmp_path, store_engine):
     Project.init(tmp_path)
     killed, killed_id = _child(tmp_path)
     alive, alive_id = _child(tmp_path)
@@ -60,7 +60,7 @@ def test_a_zombie_counts_as_dead(tmp_path):
     process.wait()
 
 
-def test_a_reused_pid_with_another_start_time_is_crashed(tmp_path):
+def test_a_reused_pid_with_another_start_time_is_crashed(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = project.start_run(name="reboot")  # this process: alive
     me = process_identity()
@@ -70,7 +70,7 @@ def test_a_reused_pid_with_another_start_time_is_crashed(tmp_path):
     assert process_state(me.pid, me.started) == "alive" and process_state(me.pid, me.started + 5) == "gone"
 
 
-def test_runs_of_another_host_are_left_alone(tmp_path):
+def test_runs_of_another_host_are_left_alone(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = project.start_run(name="elsewhere")
     with project.db.transaction() as conn:  # a dead pid, but on another machine sharing the folder
@@ -78,7 +78,7 @@ def test_runs_of_another_host_are_left_alone(tmp_path):
     assert Project(tmp_path).get_run(run.id).status == "running"
 
 
-def test_a_queued_run_whose_worker_died_before_training_is_crashed(tmp_path):
+def test_a_queued_run_whose_worker_died_before_training_is_crashed(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = project.start_run(name="queued", status="queued")
     process = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -89,7 +89,7 @@ def test_a_queued_run_whose_worker_died_before_training_is_crashed(tmp_path):
     assert Project(tmp_path).get_run(plain.id).status == "queued"
 
 
-def test_reopen_resumes_in_place_and_refuses_finished_and_running_runs(tmp_path):
+def test_reopen_resumes_in_place_and_refuses_finished_and_running_runs(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = project.start_run(name="r")
     for step in range(4):
@@ -112,7 +112,7 @@ def test_reopen_resumes_in_place_and_refuses_finished_and_running_runs(tmp_path)
         run.reopen()
 
 
-def test_epochs_done_ignores_test_metrics(tmp_path):
+def test_epochs_done_ignores_test_metrics(tmp_path, store_engine):
     project = Project.init(tmp_path)
     with project.start_run(name="r") as run:
         run.log_metrics({"loss": 0.5}, step=0)

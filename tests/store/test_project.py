@@ -15,7 +15,7 @@ from tesla_lab.store import NotFoundError, Project, StoreError
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, store_engine):
     return Project.init(tmp_path / "proj", name="demo")
 
 
@@ -51,6 +51,7 @@ def test_init_refuses_an_existing_project_and_changes_nothing(project):
     assert (project.path / "tesla.yaml").read_bytes() == config
 
 
+@pytest.mark.sqlite_only
 def test_init_refuses_a_store_without_tesla_yaml(project):
     (project.path / "tesla.yaml").unlink()
     with pytest.raises(StoreError, match=r"already holds a store but there is no tesla.yaml; restore"):
@@ -79,6 +80,7 @@ def test_a_project_is_found_upward_like_git(project, monkeypatch):
     assert Project().path == project.path
 
 
+@pytest.mark.sqlite_only
 def test_a_fresh_clone_without_the_store_folder_gets_an_empty_store(project):
     shutil.rmtree(project.path / ".tesla")
     reopened = Project(project.path)
@@ -94,6 +96,7 @@ def test_an_unreadable_tesla_yaml_is_a_store_error(project):
         Project(project.path)
 
 
+@pytest.mark.sqlite_only
 def test_a_store_that_is_not_a_database_is_refused_untouched(project):
     db = project.path / ".tesla" / "store.db"
     project.close()

@@ -12,7 +12,7 @@ from tesla_lab.store import MODEL_STAGES, ModelVersion, NotFoundError, Project
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, store_engine):
     return Project.init(tmp_path / "proj")
 
 

@@ -29,7 +29,7 @@ def _checkpoints(run):
     return run.artifacts().query("kind == 'checkpoint'")["name"].tolist()
 
 
-def test_last_and_best_by_the_monitored_metric(tmp_path):
+def test_last_and_best_by_the_monitored_metric(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = _run_with_checkpoints(project, [0.9, 0.4, 0.6, 0.7, 0.8])
     shas = dict(zip(run.artifacts()["name"], run.artifacts()["sha256"]))
@@ -42,7 +42,7 @@ def test_last_and_best_by_the_monitored_metric(tmp_path):
     assert prune_checkpoints(run, monitor="val_accuracy") == ["checkpoint-epoch0002.pt"]  # higher is better
 
 
-def test_the_last_n_and_all(tmp_path):
+def test_the_last_n_and_all(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = _run_with_checkpoints(project, [0.1, 0.2, 0.3, 0.4])
     assert prune_checkpoints(run, "all") == [] and len(_checkpoints(run)) == 4
@@ -54,7 +54,7 @@ def test_the_last_n_and_all(tmp_path):
         TrainConfig(keep_checkpoints="best")
 
 
-def test_content_another_row_references_is_not_unlinked(tmp_path):
+def test_content_another_row_references_is_not_unlinked(tmp_path, store_engine):
     project = Project.init(tmp_path)
     run = _run_with_checkpoints(project, [0.5, 0.6, 0.7])
     shared = run.artifact_sha("checkpoint-epoch0002.pt")

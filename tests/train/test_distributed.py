@@ -88,6 +88,36 @@ def test_strategy_options_are_checked():
         FSDPStrategy(min_params=0)
 
 
+@pytest.mark.parametrize(("env", "given", "expected"), [({"TESLA_DIST_TIMEOUT": "7.5"}, None, 7.5),
+                                                     ({"TESLA_DIST_TIMEOUT": "7.5"}, 3.0, 3.0), ({}, None, None)])
+def test_the_collective_timeout_reaches_init_process_group(monkeypatch, env, given, expected):
+    # what `tesla train --dist-timeout S` / launch(dist_timeout=S) sets for the processes; an explicit timeout_s wins
+    import torch.distributed as dist
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_init(backend, **kwargs):
+        seen.update(kwargs, backend=backend)
+        raise Stop
+
+    for key, value in {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "0", **env}.items():
+        monkeypatch.setenv(key, value)
+    if not env:
+        monkeypatch.delenv("TESLA_DIST_TIMEOUT", raising=False)
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", fake_init)
+    with pytest.raises(Stop):
+        DDPStrategy(timeout_s=given).setup("cpu")
+    assert seen["backend"] == "gloo"
+    assert (seen["timeout"].total_seconds() if "timeout" in seen else None) == expected
+    monkeypatch.setenv("TESLA_DIST_TIMEOUT", "-1")
+    with pytest.raises(ConfigError, match=r"TESLA_DIST_TIMEOUT must be a positive number of seconds; got '-1'"):
+        DDPStrategy().setup("cpu")
+
+
 def test_fsdp_refuses_an_optimizer_instance():
     model = torch.nn.Linear(2, 1)
     with pytest.raises(ConfigError, match=r"optimizer is built after the parameters are sharded, so it cannot be "

@@ -26,8 +26,10 @@ def test_multi_node_flags_pass_through():
     cmd = torchrun_command("train.py", nproc="gpu", nnodes=2, rdzv_endpoint="10.0.0.1:29500", rdzv_id="job7",
                            node_rank=1, max_restarts=3, python=PY)
     assert cmd == [PY, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "gpu", "--rdzv-backend",
-                   "c10d", "--rdzv-endpoint", "10.0.0.1:29500", "--rdzv-id", "job7", "--node-rank", "1",
+                   "c10d", "--rdzv-endpoint", "10.0.0.1:29500", "--rdzv-id", "job7", "--rdzv-conf", "is_host=0",
                    "--max-restarts", "3", "train.py"]
+    host = torchrun_command("train.py", nnodes=2, rdzv_endpoint="10.0.0.1:29500", node_rank=0, python=PY)
+    assert host[host.index("--rdzv-conf") + 1] == "is_host=1" and "--node-rank" not in host
     elastic = torchrun_command("train.py", nnodes="1:4", rdzv_endpoint="[::1]:29500", python=PY)
     assert elastic[3:5] == ["--nnodes", "1:4"] and "[::1]:29500" in elastic
 

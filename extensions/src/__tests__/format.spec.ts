@@ -33,6 +33,7 @@ describe('format', () => {
     expect(canStop(run('running'))).toBe(true);
     expect(canStop(run('queued'))).toBe(true);
     expect(canStop(run('finished'))).toBe(false);
+    expect(canStop(run('crashed'))).toBe(false);
   });
 
   it('says how many runs are active in the status bar', () => {

@@ -98,3 +98,64 @@ describe('TeslaModel', () => {
     expect(calls[0].endPoint).toBe('notebooks/template?path=a%20b.ipynb');
   });
 });
+
+describe('TeslaModel actions of the clickable sidebar', () => {
+  let model: TeslaModel | null = null;
+  afterEach(() => model?.dispose());
+
+  it('asks for a confirmation when the server answers 428, and creates with confirm: true', async () => {
+    let confirmed = false;
+    const refusal = Object.assign(new Error('inside a checkout of TESLA Lab'), { response: { status: 428 } });
+    const { fetch, calls } = server({
+      project: () => {
+        if (!confirmed) {
+          confirmed = true;
+          throw refusal;
+        }
+        return { name: 'p', path: '/p' };
+      },
+      overview: overview(0)
+    });
+    model = new TeslaModel(fetch);
+    expect(await model.createProject('')).toEqual({ created: false, confirm: 'inside a checkout of TESLA Lab' });
+    expect(await model.createProject('', true)).toEqual({ created: true, confirm: null });
+    expect(JSON.parse(String(calls[1].init?.body))).toEqual({ name: '', confirm: true });
+  });
+
+  it('passes other errors of create on', async () => {
+    const { fetch } = server({ project: Object.assign(new Error('boom'), { response: { status: 500 } }) });
+    model = new TeslaModel(fetch);
+    await expect(model.createProject('')).rejects.toThrow('boom');
+  });
+
+  it('calls the run page, executed notebook, model stage, validation, demo and dashboard routes', async () => {
+    const { fetch, calls } = server({
+      'runs/': { path: 'notebooks/executed/a.ipynb', id: 'x' },
+      'models/': {},
+      'notebooks/validate': { errors: { epochs: 'bad' } },
+      'project/demo': {},
+      dashboard: { url: 'http://127.0.0.1:1/', managed: true },
+      overview: overview(0)
+    });
+    model = new TeslaModel(fetch);
+    await model.runPage('a/b');
+    expect(await model.executedNotebook('r1')).toBe('notebooks/executed/a.ipynb');
+    await model.setModelStage('my model', 2, 'production');
+    expect(await model.validate({ epochs: 'x' }, 'n.ipynb')).toEqual({ epochs: 'bad' });
+    await model.openDemo();
+    await model.startDashboard();
+    const sent = calls.map(c => [c.endPoint, c.init?.method ?? 'GET']);
+    expect(sent).toEqual([
+      ['runs/a%2Fb', 'GET'],
+      ['runs/r1/notebook', 'POST'],
+      ['models/my%20model/2/stage', 'POST'],
+      ['overview', 'GET'],
+      ['notebooks/validate', 'POST'],
+      ['project/demo', 'POST'],
+      ['overview', 'GET'],
+      ['dashboard', 'POST']
+    ]);
+    expect(JSON.parse(String(calls[2].init?.body))).toEqual({ stage: 'production' });
+    expect(JSON.parse(String(calls[4].init?.body))).toEqual({ parameters: { epochs: 'x' }, path: 'n.ipynb' });
+  });
+});

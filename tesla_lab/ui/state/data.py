@@ -25,6 +25,8 @@ from typing import Any
 import pandas as pd
 
 from tesla_lab import data
+from tesla_lab.data.isolated import profile_isolated
+from tesla_lab.data.profile import PROFILE_COLUMNS, profile_columns
 from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store import DatasetVersion, Project
 from tesla_lab.ui.state.base import StateBase, action, param
@@ -78,6 +80,7 @@ class DataState(StateBase):
     def __init__(self, project: Project | None = None, **params: Any) -> None:
         super().__init__(**params)
         self.project = project
+        self._profile: tuple[pd.DataFrame | None, pd.DataFrame | None] = (None, None)  # (of frame, its profile)
         names = data.list_samples()
         self.param.sample.objects = names
         if self.sample not in names:
@@ -110,15 +113,16 @@ class DataState(StateBase):
                             f"{limit // 2**20} MB an upload may have; give its path (Path / SQL) instead, or raise "
                             "the limit (TESLA_MAX_UPLOAD_MB)")
         base = Path(filename).name
+        self.message = f"reading {base} ({len(content) / 2**20:.1f} MB) ..."
         with tempfile.TemporaryDirectory(prefix="tesla-upload-") as tmp:
             path = Path(tmp) / base
             path.write_bytes(bytes(content))
-            try:
-                frame = data.load(path)
+            try:  # in a worker process with a time limit: the server keeps answering meanwhile
+                frame, profile = profile_isolated(path, label=base)
             except DataError as exc:  # name the file as the user knows it, not the temporary path
                 raise DataError(str(exc).replace(str(path), base)) from None
         self.source = "upload"
-        self._set(frame, origin=f"upload:{base}", name=_dataset_name(base))
+        self._set(frame, origin=f"upload:{base}", name=_dataset_name(base), profile=profile)
         self.message = f"loaded {base}: {frame.shape[0]} rows, {frame.shape[1]} columns"
         return frame
 
@@ -135,11 +139,11 @@ class DataState(StateBase):
         if query:
             is_table = query.replace("_", "").replace(".", "").isalnum()
             kw["table" if is_table else "query"] = query
-        frame = data.load(path, **kw)
+        frame, profile = profile_isolated(path, **kw)  # a worker process with a time limit, as for uploads
         self.source = "path"
         shape = frame.attrs.get("image_shape")
         self._set(frame, origin=path + (f" ({query})" if query else ""), name=_dataset_name(path),
-                  image_shape=tuple(shape) if shape else None)
+                  image_shape=tuple(shape) if shape else None, profile=profile)
         self.message = f"loaded {path}: {frame.shape[0]} rows, {frame.shape[1]} columns"
         return frame
 
@@ -162,11 +166,13 @@ class DataState(StateBase):
         self._set(frame, origin="DataFrame", name=name, target=target, image_shape=image_shape)
 
     def _set(self, frame: pd.DataFrame, *, origin: str, name: str, target: str | None = None,
-             version: int | None = None, image_shape: tuple[int, ...] | None = None) -> None:
+             version: int | None = None, image_shape: tuple[int, ...] | None = None,
+             profile: pd.DataFrame | None = None) -> None:
         if frame.shape[1] == 0 or frame.shape[0] == 0:
             raise DataError(f"{origin} holds no data ({frame.shape[0]} rows, {frame.shape[1]} columns)")
         columns = [str(c) for c in frame.columns]
         frame = frame.set_axis(columns, axis=1)
+        self._profile = (frame, profile.assign(column=columns) if profile is not None else None)
         target = target if target in columns else ("target" if "target" in columns else columns[-1])
         self.param.target.objects = columns
         self.param.features.objects = columns
@@ -195,19 +201,15 @@ class DataState(StateBase):
 
     def schema(self) -> pd.DataFrame:
         """One row per column: ``column, dtype, missing, missing_pct, unique, example, role``."""
-        columns = ["column", "dtype", "missing", "missing_pct", "unique", "example", "role"]
         if self.frame is None:
-            return pd.DataFrame(columns=columns)
-        df = self.frame
-        missing = df.isna().sum()
-        rows = []
-        for c in df.columns:
-            s = df[c]
-            first = s.dropna()
-            role = "target" if c == self.target else ("feature" if c in self.features else "unused")
-            rows.append([c, str(s.dtype), int(missing[c]), round(100.0 * missing[c] / max(len(df), 1), 2),
-                         int(s.nunique(dropna=True)), str(first.iloc[0]) if len(first) else "", role])
-        return pd.DataFrame(rows, columns=columns)
+            return pd.DataFrame(columns=[*PROFILE_COLUMNS, "role"])
+        of, profile = self._profile
+        if of is not self.frame or profile is None:  # profiled by the loading worker, else now (trusted tables)
+            profile = profile_columns(self.frame)
+            self._profile = (self.frame, profile)
+        features = set(self.features)
+        return profile.assign(role=["target" if c == self.target else "feature" if c in features else "unused"
+                                    for c in profile["column"]])
 
     def missing(self) -> pd.Series:
         """Missing values per column (only columns that have some)."""

@@ -33,8 +33,9 @@ __all__ = ["RunsState"]
 _TABLE_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version",
                   "epochs_done", "resumed"]
 # what changes when a run is added, starts, ends (also crashed) or is resumed: one aggregate over the runs table
-_FINGERPRINT = ("SELECT COUNT(*), MAX(created), MAX(ended), SUM(resumed), SUM(status = 'running'), "
-                "SUM(status = 'queued') FROM runs")
+_FINGERPRINT = ("SELECT COUNT(*), MAX(created), MAX(ended), SUM(resumed), "
+                "SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) FROM runs")  # portable: SQLite and PostgreSQL
 
 
 class RunsState(StateBase):

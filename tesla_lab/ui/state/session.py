@@ -39,7 +39,7 @@ DATA_KEYS = ("source", "sample", "path", "query", "origin", "dataset_name", "dat
 
 
 def _path(project: Project) -> Path:
-    return project.db.path.parent / UI_STATE_FILE
+    return project.store_dir / UI_STATE_FILE
 
 
 def load_ui_state(project: Project) -> dict[str, Any]:

@@ -42,8 +42,10 @@ class RunsBrowser(widgets.VBox):
         self.plot = widgets.Output()
         self.compare = widgets.HTML()
         self.model_name = widgets.Text(placeholder="registry name (default: the run's)", description="Model")
+        # width auto: the default 148 px button cuts the label to "Promote to produ..."
         self.promote_button = widgets.Button(description="Promote to production", icon="rocket",
-                                             button_style="success")
+                                             button_style="success",
+                                             layout=widgets.Layout(width="auto", min_width="max-content"))
         self.status = status_line()
         self.models = widgets.HTML()
         super().__init__([

@@ -28,3 +28,9 @@ def test_select_overlay_compare_and_promote(tmp_path):
         pass
     browser.refresh_button.click()
     assert len(browser.select.options) == 3 and browser.select.value == (ids[0],)
+
+
+def test_the_promote_button_is_as_wide_as_its_label(tmp_path):
+    button = RunsBrowser(Project.init(tmp_path / "p")).promote_button
+    assert button.description == "Promote to production"
+    assert (button.layout.width, button.layout.min_width) == ("auto", "max-content")  # not ipywidgets' 148 px
