@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip install --quiet --disable-pip-version-check -c constrain
 # jlpm ships with jupyter-builder in the venv
 JLPM    := PATH="$(abspath $(VENV))/bin:$$PATH" jlpm
 
-.PHONY: install run demo test lint bench clean labextension test-js
+.PHONY: install run demo test test-keras lint bench clean labextension test-js
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check tesla_lab tesla tests bench
 
-test: $(STAMP) lint labextension test-js
-	$(PY) -m pytest
+test: $(STAMP) lint labextension test-js test-keras
+	env -u KERAS_BACKEND -u TESLA_KERAS_BACKEND $(PY) -m pytest
+
+# Keras reads KERAS_BACKEND at import: one pytest process per backend (the main run leaves these tests out)
+KERAS_BACKENDS ?= tensorflow jax torch
+test-keras: $(STAMP)
+	@set -e; for b in $(KERAS_BACKENDS); do echo "== Keras backend $$b"; \
+	  TESLA_KERAS_BACKEND=$$b $(PY) -m pytest -p no:cacheprovider tests/keras tesla_lab/keras; done
 
 # The JupyterLab extension is committed prebuilt (tesla_lab/labextension) so pip users and CI need no node;
 # rebuild only when extensions/ changed (content hash vs the stamp the last build wrote; never file times).

@@ -30,8 +30,8 @@ _NAMES = {
     "train_model": "tesla_lab.workflow",
     "launch": "tesla_lab.train.launch",
 }
-# loaded on demand only (not in __all__): they import Panel / papermill, which plain training does not need
-_EXTRA = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks"}
+# loaded on demand only (not in __all__): they import Panel / papermill / Keras, which plain training does not need
+_EXTRA = {"ui": "tesla_lab.ui", "batch": "tesla_lab.jobs.notebooks", "keras": "tesla_lab.keras"}
 
 __all__ = [
     "automl", "data", "datasets", "errors", "loss", "metrics", "models", "nn", "optim", "store", "tn", "train",

@@ -36,21 +36,13 @@ from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.tn.autotune import choose_plan
 from tesla_lab.tn.contract import PATHS, apply_plan, core_matrices, tt_matrix_full
 from tesla_lab.tn.cost import Plan
-from tesla_lab.tn.decompose import check_ranks
 from tesla_lab.tn.factorize import resolve_shapes
+from tesla_lab.tn.ranks import core_std, layer_ranks
 from tesla_lab.tn.tt_matrix import TTMatrix
 
 __all__ = ["TTLinear"]
 
 log = logging.getLogger(__name__)
-
-
-def _resolve_ranks(rank: int | Sequence[int], in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
-    """Internal ranks r_1..r_{d-1}, each clamped to the largest useful value at its cut."""
-    ranks = check_ranks(rank, len(in_shape) - 1, name="rank")
-    sizes = [m * n for m, n in zip(out_shape, in_shape)]
-    # A rank above min(left, right) size of its cut adds parameters but cannot add expressiveness.
-    return [min(r, math.prod(sizes[: k + 1]), math.prod(sizes[k + 1 :])) for k, r in enumerate(ranks)]
 
 
 class TTLinear(nn.Module):
@@ -101,8 +93,7 @@ class TTLinear(nn.Module):
         self.in_features = in_features
         self.out_features = out_features
         self.out_shape, self.in_shape = resolve_shapes(out_features, in_features, out_shape, in_shape)
-        internal = _resolve_ranks(rank, self.in_shape, self.out_shape)
-        ranks = [1, *internal, 1]
+        ranks = layer_ranks(rank, self.in_shape, self.out_shape)  # clamped per cut (shared with Keras TTDense)
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
         self.cores = nn.ParameterList(
             nn.Parameter(torch.empty(ranks[k], m, n, ranks[k + 1], **factory))
@@ -120,12 +111,10 @@ class TTLinear(nn.Module):
     def reset_parameters(self) -> None:
         """Draw cores so the rebuilt ``W`` has ``nn.Linear``'s std ``1/sqrt(3 in_features)``; bias as nn.Linear."""
         sigma = 1.0 / math.sqrt(3 * self.in_features)  # std of U(-1/sqrt(in), 1/sqrt(in)), nn.Linear's default
-        d = len(self.cores)
-        # W entry = sum over prod(internal ranks) paths of a product of d core entries: var = R * s^(2d).
-        core_std = (sigma / math.sqrt(math.prod(self.ranks[1:-1]))) ** (1.0 / d)
+        std = core_std(sigma, self.ranks)  # W entry = sum of prod(internal ranks) products of d core entries
         with torch.no_grad():
             for core in self.cores:
-                core.normal_(0.0, core_std)
+                core.normal_(0.0, std)
             if self.bias is not None:
                 bound = 1.0 / math.sqrt(self.in_features)
                 self.bias.uniform_(-bound, bound)

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from tesla_lab.errors import ConfigError, DataError, NotFittedError, ShapeError
+from tesla_lab.tn.ranks import check_ranks
 
 __all__ = ["TensorTrain", "tt_svd", "TTSVD", "check_ranks", "FLOAT64_LIMIT"]
 
@@ -68,34 +69,6 @@ def _check_tol(tol: float | None) -> float | None:
             "tol=None for an exact decomposition"
         )
     return float(tol)
-
-
-def check_ranks(rank: int | Sequence[int], cuts: int, *, name: str = "max_rank") -> list[int]:
-    """One TT rank per cut between consecutive cores (``cuts = d - 1``) from an int or a list, each an int >= 1.
-
-    ``name`` words the error message (``'rank'`` for layers).
-
-    >>> check_ranks(4, 3), check_ranks([2, 3], 2)
-    ([4, 4, 4], [2, 3])
-    >>> check_ranks([2, 3], 3, name="rank")
-    Traceback (most recent call last):
-    ...
-    tesla_lab.errors.ConfigError: rank as a list needs one rank per cut between cores, i.e. 3 entries (d - 1 for \
-d = 4 cores); got 2: [2, 3]. Or pass a single int for all cuts, e.g. rank=8
-    """
-    if isinstance(rank, Sequence) and not isinstance(rank, str):
-        ranks = list(rank)
-        if len(ranks) != cuts:
-            raise ConfigError(
-                f"{name} as a list needs one rank per cut between cores, i.e. {cuts} entries (d - 1 for d = "
-                f"{cuts + 1} cores); got {len(ranks)}: {ranks!r}. Or pass a single int for all cuts, e.g. {name}=8"
-            )
-    else:
-        ranks = [rank] * cuts
-    for r in ranks:
-        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
-            raise ConfigError(f"TT ranks must be integers >= 1; got {name}={rank!r}. Typical values: 4 to 16")
-    return [int(r) for r in ranks]
 
 
 def _relative_error(approx: torch.Tensor, reference: Any, what: str) -> float:

@@ -1,9 +1,11 @@
-"""``tesla --help`` / ``--version`` and ``import tesla_lab`` import no heavy library (torch, pandas, Optuna, Panel)."""
+"""``tesla --help`` / ``--version`` and ``import tesla_lab`` import no heavy library (torch, pandas, Optuna, Panel,
+Keras and its backends)."""
 
 import subprocess
 import sys
 
-HEAVY = ("torch", "pandas", "numpy", "optuna", "panel", "bokeh", "sklearn", "papermill", "fastapi", "tesla_lab.automl")
+HEAVY = ("torch", "pandas", "numpy", "optuna", "panel", "bokeh", "sklearn", "papermill", "fastapi", "tesla_lab.automl",
+         "keras", "tensorflow", "jax")
 
 PROBE = """
 import sys, contextlib, io
