@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tesla_lab.automl.leaderboard import TrialRecord
 from tesla_lab.errors import ConfigError, MissingDependencyError
 from tesla_lab.store import Project
+from tesla_lab.store.location import redact_url
 
 __all__ = ["open_storage", "storage_kind", "rdb_url", "project_storage", "worker_id", "trial_records",
            "JOURNAL_SCHEME", "STUDY_ATTRS", "OPTUNA_SCHEMA"]
@@ -131,17 +132,21 @@ def project_storage(project: Project) -> str:
 
 def open_storage(url: str) -> Any:
     """The Optuna storage ``url`` names: a ``JournalStorage`` over a ``journal:///`` file (its folder is created),
-    else the RDB URL for SQLAlchemy (:func:`rdb_url`; Optuna connects when the study is created or loaded).
+    else an ``RDBStorage`` connected to the database (:func:`rdb_url`; Optuna creates its tables on first use). A
+    database that cannot be opened (server down, login refused, unknown driver) raises :class:`ConfigError` naming
+    the URL without its password.
 
     >>> import tempfile
     >>> type(open_storage(f"journal://{tempfile.mkdtemp()}/s.log")).__name__
     'JournalStorage'
+    >>> type(open_storage(f"sqlite:///{tempfile.mkdtemp()}/optuna.db")).__name__
+    'RDBStorage'
     """
     if not isinstance(url, str) or "://" not in url:
         raise ConfigError(f"storage must be an Optuna RDB URL ('postgresql://user@host/db', 'sqlite:///optuna.db') or "
                           f"'journal:///abs/path/search.log'; got {url!r}")
     if storage_kind(url) == "rdb":
-        return rdb_url(url)
+        return _open_rdb(url)
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
@@ -149,6 +154,19 @@ def open_storage(url: str) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     # open(O_EXCL) lock files work on NFS too, where symlink locks may not
     return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+
+
+def _open_rdb(url: str) -> Any:
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return RDBStorage(rdb_url(url))
+    except (SQLAlchemyError, ImportError) as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ConfigError(f"cannot open the AutoML study storage {redact_url(url)!r}: {cause}; check the URL "
+                          "(postgresql://user@host:port/db, sqlite:///abs/path/optuna.db), that the database server "
+                          "runs and accepts this user, and that its driver is installed") from None
 
 
 def worker_id() -> str:

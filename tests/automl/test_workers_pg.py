@@ -12,6 +12,7 @@ from tesla_lab.automl import AutoMLConfig, run_automl
 from tesla_lab.automl.search import _storage
 from tesla_lab.automl.study import open_storage, project_storage, rdb_url, trial_records
 from tesla_lab.cli import main
+from tesla_lab.errors import ConfigError
 from tesla_lab.store import Project
 
 pytestmark = pytest.mark.skipif(find_spec("optuna") is None, reason="needs the automl extra (optuna)")
@@ -88,8 +89,20 @@ def test_a_postgresql_store_keeps_the_study_in_its_own_database(pg_project, pg_u
     assert "joined in-store: ran 0 trial(s)" in capsys.readouterr().out
 
 
-def test_rdb_urls_get_the_psycopg_driver():
+def test_rdb_urls_get_the_psycopg_driver(pg_url):
     assert rdb_url("postgresql://a@h:5/d?options=-csearch_path%3Doptuna") == \
         "postgresql+psycopg://a@h:5/d?options=-csearch_path%3Doptuna"
-    assert open_storage("postgres://a@h/d") == "postgresql+psycopg://a@h/d"
-    assert open_storage("mysql+pymysql://a@h/d") == "mysql+pymysql://a@h/d"
+    assert rdb_url("postgres://a@h/d") == "postgresql+psycopg://a@h/d"
+    assert rdb_url("mysql+pymysql://a@h/d") == "mysql+pymysql://a@h/d"
+    assert open_storage(pg_url.replace("postgresql://", "postgres://")).url == rdb_url(pg_url)
+
+
+def test_a_storage_that_cannot_be_opened_is_refused_naming_it_without_the_password():
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://ann:secret@127.0.0.1:{port}/lab"
+    with pytest.raises(ConfigError, match=rf"cannot open the AutoML study storage 'postgresql://ann:\*\*\*@127.0.0.1:"
+                                          rf"{port}/lab': .*refused.*; check the URL") as err:
+        open_storage(url)
+    assert "secret" not in str(err.value)
