@@ -31,7 +31,7 @@ from tesla_lab.workflow import TrainConfig
 
 __all__ = ["AutoMLConfig", "PROJECT_STORAGE"]
 
-PROJECT_STORAGE = "project"  # storage= shortcut for sqlite:///<project>/.tesla/optuna.db
+PROJECT_STORAGE = "project"  # storage= shortcut: the store's PostgreSQL database, else .tesla/optuna.db
 _SHARED = ("dataset", "target", "features", "task", "seed", "device", "test_size", "val_size", "preprocessing",
            "max_categories")
 
@@ -73,10 +73,12 @@ class AutoMLConfig:
             a scalar fixes a parameter, a list makes it a choice.
         refit: retrain the best configuration on train + validation rows before the test evaluation (else the
             best trial's model is kept as it is).
-        storage: where the Optuna study lives: ``None`` in memory (with ``workers > 1``: a journal file in the
-            project's ``.tesla/automl/``); ``'project'`` the project's ``.tesla/optuna.db`` (SQLite, kept for later
-            analysis); any Optuna RDB URL (``postgresql://user@host/db``), or ``'journal:///abs/path.log'``
-            (Optuna's journal file on a file system every worker mounts). Workers on other machines join a study
+        storage: where the Optuna study lives: ``None`` in memory (with ``workers > 1``: the project store's
+            database when the store is on PostgreSQL, else a journal file in the project's ``.tesla/automl/``);
+            ``'project'`` the project store's PostgreSQL database (schema ``optuna``), or with the SQLite store
+            ``.tesla/optuna.db`` (kept for later analysis); any Optuna RDB URL (``postgresql://user@host/db``,
+            opened with psycopg 3), or ``'journal:///abs/path.log'`` (Optuna's journal file on a file system every
+            worker mounts). Workers on other machines join a study
             in a shared storage with ``tesla automl --join --storage URL --study NAME``.
         workers: processes on this machine that run trials at the same time (this one and ``workers - 1``
             started for the search); they share one study, so no trial runs twice.
@@ -141,8 +143,9 @@ class AutoMLConfig:
             raise ConfigError(f"refit must be true or false; got {self.refit!r}")
         if self.storage is not None and (not isinstance(self.storage, str) or (
                 self.storage != PROJECT_STORAGE and "://" not in self.storage)):
-            raise ConfigError(f"storage must be None (in memory), 'project' (.tesla/optuna.db), an Optuna RDB URL "
-                              f"such as 'sqlite:///optuna.db' or 'journal:///abs/path.log'; got {self.storage!r}")
+            raise ConfigError(f"storage must be None (in memory), 'project' (the project store's database), an Optuna "
+                              f"RDB URL such as 'postgresql://user@host/db' or 'journal:///abs/path.log'; got "
+                              f"{self.storage!r}")
         if self.storage is not None and self.storage.startswith(JOURNAL_SCHEME):
             journal_path(self.storage)  # an absolute path, checked before anything runs
         workers = self.workers

@@ -43,7 +43,7 @@ from tesla_lab.automl.config import PROJECT_STORAGE, AutoMLConfig
 from tesla_lab.automl.leaderboard import TrialRecord, leaderboard
 from tesla_lab.automl.pruning import make_pruner
 from tesla_lab.automl.space import FIT_OPTIONS
-from tesla_lab.automl.study import open_storage, trial_records
+from tesla_lab.automl.study import open_storage, project_storage, trial_records
 from tesla_lab.automl.trials import (
     Objective,
     SearchSetup,
@@ -57,6 +57,7 @@ from tesla_lab.automl.workers import LocalWorker, sampler_for, start_workers, st
 from tesla_lab.errors import AutoMLError, ConfigError
 from tesla_lab.models import ModelBundle, save_bundle
 from tesla_lab.store import FINAL_STATUSES, Project, Run
+from tesla_lab.store.location import redact_url
 from tesla_lab.store.runs import format_error
 from tesla_lab.workflow import DataSource, prepare, resolve_data, snapshot_source
 
@@ -139,10 +140,13 @@ def _source(project: Project, cfg: AutoMLConfig, data: pd.DataFrame | None, name
 
 
 def _storage(project: Project, cfg: AutoMLConfig, study_name: str) -> str | None:
-    """The storage URL of the study: ``'project'`` is the project's SQLite file; several workers without a storage
-    share a journal file in the project's ``.tesla/automl/`` (a study in memory is one process's)."""
-    if cfg.storage == PROJECT_STORAGE:
-        return f"sqlite:///{project.path / '.tesla' / 'optuna.db'}"
+    """The storage URL of the study: ``'project'`` is the project store's database on PostgreSQL, else its
+    ``.tesla/optuna.db`` (:func:`~tesla_lab.automl.study.project_storage`). Several workers without a storage share
+    the store's PostgreSQL database, or, with the SQLite store, a journal file in the project's ``.tesla/automl/``
+    (a study in memory is one process's)."""
+    if cfg.storage == PROJECT_STORAGE or (cfg.storage is None and cfg.workers > 1
+                                          and project.location.engine == "postgresql"):
+        return project_storage(project)
     if cfg.storage is None and cfg.workers > 1:
         return f"journal://{(project.path / '.tesla' / 'automl' / f'{study_name}.log').resolve()}"
     return cfg.storage
@@ -243,7 +247,7 @@ def _optimize(optuna: ModuleType, project: Project, cfg: AutoMLConfig, search: O
         study.set_user_attr("tesla_name", name)
         study.set_user_attr("tesla_config", cfg.to_dict())
         study.set_user_attr("tesla_deadline", time.time() + remaining)
-        parent.log_params({"automl.study": study_name, **({"automl.storage": url} if url else {})})
+        parent.log_params({"automl.study": study_name, **({"automl.storage": redact_url(url)} if url else {})})
         for space in list(search.spaces.values())[: cfg.max_trials]:  # every family starts from its defaults
             study.enqueue_trial({"family": space.family, **space.enqueue_params()})
         if cfg.workers > 1 and url is not None:

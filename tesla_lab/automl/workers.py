@@ -40,6 +40,9 @@ __all__ = ["join_search", "start_workers", "wait_ready", "stop_workers", "sample
 
 logger = logging.getLogger(__name__)
 
+#: the environment variable that hands the storage URL to the worker processes :func:`start_workers` starts
+STORAGE_ENV = "TESLA_AUTOML_STORAGE"
+
 
 def sampler_for(cfg: AutoMLConfig, index: int | None) -> Any:
     """The TPE sampler of worker ``index`` (0: the leader): seeded ``seed + index`` so workers draw different points
@@ -133,13 +136,13 @@ def start_workers(project: Project, storage: str, study_name: str, count: int,
     """Start ``count`` worker processes joining ``study_name`` (sampler seeds ``first_index``, +1, ...; ``None``:
     unseeded, for workers joining from another machine); each logs to a file."""
     env = dict(os.environ)
+    env[STORAGE_ENV] = storage  # not on the command line, where `ps` would show a password in the URL
     package_root = str(Path(__file__).resolve().parents[2])  # the same tesla_lab, also from a source checkout
     env["PYTHONPATH"] = os.pathsep.join([package_root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     workers = []
     for i in range(count):
         fd, name = tempfile.mkstemp(prefix=f"tesla-automl-worker{i + 1}-", suffix=".log")
-        cmd = [sys.executable, "-m", "tesla_lab.automl", "--project", str(project.path), "--storage", storage,
-               "--study", study_name]
+        cmd = [sys.executable, "-m", "tesla_lab.automl", "--project", str(project.path), "--study", study_name]
         if first_index is not None:
             cmd += ["--index", str(first_index + i)]
         with os.fdopen(fd, "wb") as log:

@@ -66,14 +66,17 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the project's)")
     parser.add_argument("--storage", metavar="URL|project",
-                        help="keep the Optuna study: 'project' (.tesla/optuna.db), an RDB URL (postgresql://user@host/db)"
-                             " or journal:///abs/path.log on a shared file system (default: memory)")
+                        help="keep the Optuna study: 'project' (the store's PostgreSQL database, else "
+                             ".tesla/optuna.db), an RDB URL (postgresql://user@host/db) or journal:///abs/path.log on "
+                             "a shared file system (default: memory; with --workers: the store's PostgreSQL database, "
+                             "else a journal file in .tesla/automl/)")
     parser.add_argument("-w", "--workers", type=int, metavar="N",
                         help="processes running trials in parallel on this machine (default 1)")
     parser.add_argument("--study", metavar="NAME", help="Optuna study name, for workers on other machines to --join")
     parser.add_argument("--join", action="store_true",
                         help="join the running search in --storage/--study as a worker (other machines: same "
-                             "project store); the search's leader registers the best model")
+                             "project store; with the store on PostgreSQL --storage defaults to its database); the "
+                             "search's leader registers the best model")
     parser.add_argument("--pruner", choices=["median", "halving", "none"],
                         help="stop bad torch trials early on their per-epoch validation loss (default none)")
     parser.add_argument("--prune-startup", type=int, metavar="N",
@@ -122,15 +125,20 @@ def _trial_line(record: Any) -> None:
 
 
 def _join(args: argparse.Namespace, project: Any) -> int:
+    from tesla_lab.automl.study import project_storage
     from tesla_lab.automl.workers import join_search, search_time_left, start_workers, stop_workers
     from tesla_lab.errors import ConfigError
 
-    if not args.storage or not args.study:
+    pg_store = project.location.engine == "postgresql"
+    if not args.study or not (args.storage or pg_store):
         raise ConfigError("tesla automl --join needs --storage URL and --study NAME of the running search (as given "
                           "to, or printed by, the leader's `tesla automl`)")
-    if args.storage == "project":
+    if args.storage == "project" and not pg_store:
         raise ConfigError("--join needs a storage every machine reaches: an RDB URL (postgresql://user@host/db) or "
-                          "journal:///abs/path.log on a shared file system; got 'project'")
+                          "journal:///abs/path.log on a shared file system; got 'project' (the SQLite file "
+                          ".tesla/optuna.db), which is shared only with the PostgreSQL store")
+    if args.storage in (None, "project"):  # the store's PostgreSQL database: where the leader kept the study
+        args.storage = project_storage(project)
     quiet = args.quiet or args.json
     extra = start_workers(project, args.storage, args.study, (args.workers or 1) - 1, first_index=None)
     done = False
@@ -158,6 +166,10 @@ def _run(args: argparse.Namespace) -> int:
     if cfg.study and cfg.storage and cfg.storage != "project" and not args.json:
         out(f"study {cfg.study}: workers on other machines join with `tesla automl --join --storage {cfg.storage} "
             f"--study {cfg.study}`")
+    elif cfg.study and project.location.engine == "postgresql" and not args.json \
+            and (cfg.storage == "project" or (cfg.storage is None and cfg.workers > 1)):
+        out(f"study {cfg.study} in the store's database: workers on other machines (same tesla.yaml store:) join "
+            f"with `tesla automl --join --study {cfg.study}`")
     result = run_automl(project, cfg, name=args.model, on_trial=() if quiet else _trial_line)
     board = result.leaderboard
     if args.json:

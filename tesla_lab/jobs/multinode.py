@@ -14,7 +14,11 @@ Two machines, ``10.0.0.1`` hosting the rendezvous (start both within the rendezv
 
 A node lost mid-run makes the others fail after at most ``dist_timeout`` seconds (a collective that gets no
 answer); rank 0 marks the run ``failed`` with the cause, its last checkpoint stays intact, and ``tesla train
---resume RUN_ID`` (on one machine, or again with ``--nodes``) continues it.
+--resume RUN_ID`` continues it in place: on one machine, or on several again (rank 0 reopens the run, the other
+ranks read the same checkpoint and config; ``-p N`` raises the total epochs)::
+
+    tesla train --resume RUN_ID --nodes 2 --node-rank 0 --master 10.0.0.1:29500   # on 10.0.0.1
+    tesla train --resume RUN_ID --nodes 2 --node-rank 1 --master 10.0.0.1:29500   # on the other
 
 >>> multinode_args("/p", name="m", config_file="/tmp/c.yaml", quiet=True)
 ['--project', '/p', 'train', '--config', '/tmp/c.yaml', '-m', 'm', '-q']

@@ -1,5 +1,6 @@
 """Multi-node training: `tesla train --nodes 2 --node-rank K --master 127.0.0.1:PORT` twice on this machine (two
-"nodes", one gloo process each, c10d rendezvous) against one process; a node killed mid-run."""
+"nodes", one gloo process each, c10d rendezvous) against one process; a node killed mid-run, then the run resumed
+on two nodes again (`tesla train --resume RUN_ID --nodes 2 ...`)."""
 
 import os
 import signal
@@ -122,12 +123,19 @@ def test_a_lost_node_fails_the_run_with_its_cause_and_resume_continues_it(tmp_pa
     ckpt = torch.load(run.latest_checkpoint(), weights_only=True)  # intact: a complete, loadable file
     assert ckpt["epoch"] == done and set(ckpt["model"]) == set(reference[40])
 
-    from tesla_lab.cli import main
-
-    assert main(["--project", str(project.path), "train", "--resume", run.id, "-q"]) == 0
+    # resumed on two nodes again: `tesla train --resume RUN_ID --nodes 2 ...` on each; rank 0 reopens the run, rank 1
+    # reads the same plan (checkpoint, config) without touching the store
+    nodes = _start_two(project.path, "--resume", run.id, "-q")
+    outputs = [node.communicate(timeout=240) for node in nodes]
+    for node, (_, err) in zip(nodes, outputs):
+        assert node.returncode == 0, err[-3000:]
+    assert f"trained iris-mlp v1 on iris@1 (run {run.id[:8]}, finished)" in outputs[0][0]
+    assert "resumed: the same run, 40 epochs in all" in outputs[0][0]
+    assert "rank 1: trained its share of iris-mlp; rank 0 records the run" in outputs[1][0]
     assert run.status == "finished" and run.resumed == 1 and len(run.history()) == 40
+    assert list(project.runs()["id"]) == [run.id]  # the same run, continued in place
     bundle = load_registered(project, "iris-mlp")
-    # two processes for the first epochs, one for the rest: the same weights as one process all along
+    # two processes all along, the second launch from the checkpoint: the same weights as one process
     assert _max_diff(_weights(bundle), reference[40]) < 1e-4
 
 
