@@ -58,4 +58,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | set(_EXTRA))
+    # not the _EXTRA names: tools that getattr every name dir() lists (pytest's fixture scan, IDEs) would import
+    # Keras/TensorFlow, Panel and papermill into a process that never asked for them
+    return sorted(set(globals()) | set(__all__))

@@ -34,7 +34,7 @@ import pandas as pd
 from tesla_lab.errors import ConfigError, LabDependencyError
 from tesla_lab.jobs.notebooks import PROJECT_PARAMETER, RUN_ID_PARAMETER, TRAINING_RUN_PARAM
 from tesla_lab.store import FINAL_STATUSES, NotFoundError, Project
-from tesla_lab.store.project import CONFIG_FILE
+from tesla_lab.store.project import CONFIG_FILE, RUN_COLUMNS
 
 __all__ = [
     "KEY_METRICS",
@@ -177,7 +177,7 @@ def run_list(project: Project, limit: int | None = 200) -> list[dict[str, Any]]:
 def _run_rows(project: Project, frame: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     if limit is not None:
         frame = frame.head(limit)
-    metrics = [c for c in frame.columns if c not in _RUN_BASE and not c.startswith("param.")]
+    metrics = [c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith("param.")]
     out = []
     for rec in frame.astype(object).to_dict(orient="records"):
         row = {k: to_json(rec[k]) for k in _RUN_BASE}

@@ -52,6 +52,8 @@ STORE_DIR = ".tesla"
 DEFAULTS: dict[str, Any] = {"device": "auto", "precision": "fp32", "seed": 0}
 _RUN_COLUMNS = ["id", "name", "status", "created", "duration", "device", "dataset", "dataset_version", "epochs_done",
                 "resumed", "author", "git_commit", "tags", "note", "archived"]
+#: the columns of :meth:`Project.runs` that describe a run (every other column is a metric or a ``param.``)
+RUN_COLUMNS = tuple(_RUN_COLUMNS)
 
 
 def _author() -> str | None:

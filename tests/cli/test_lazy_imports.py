@@ -54,3 +54,14 @@ def test_import_tesla_lab_is_lazy_and_names_still_resolve():
             "import tesla_lab.nn; print(before, TTLinear is tesla_lab.nn.TTLinear)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_every_name_dir_lists_imports_no_keras_panel_or_papermill():
+    """pytest's fixture scan (and IDEs) getattr every name ``dir(tesla_lab)`` lists: that must not import Keras
+    (TensorFlow), Panel or papermill, which a plain training process never asked for."""
+    code = ("import sys, tesla_lab\n"
+            "for name in dir(tesla_lab):\n"
+            "    getattr(tesla_lab, name)\n"
+            "print(sorted(m for m in ('keras', 'tensorflow', 'panel', 'papermill') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "[]"
