@@ -11,7 +11,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "tesla_lab"
 LEVELS = {
-    "errors": 0, "_registry": 0, "_atomic": 0, "utils": 0, "optim": 0, "loss": 0,
+    "errors": 0, "_registry": 0, "_atomic": 0, "_layer_options": 0, "utils": 0, "optim": 0, "loss": 0,
     "tn": 1, "nn": 2, "keras": 2,  # tesla_lab.keras: the Keras 3 counterpart of nn, on tn's shape planning
     "data": 3, "datasets": 3, "metrics": 3, "train": 4, "models": 4, "store": 5, "workflow": 6,
     "jobs": 7, "serve": 7,

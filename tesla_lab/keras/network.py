@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tesla_lab._layer_options import layer_flags
 from tesla_lab.errors import ConfigError, FactorizationError, ShapeError
 from tesla_lab.keras._backend import keras
 from tesla_lab.keras.attention import SparseAttention
@@ -312,20 +313,7 @@ class TensorNetwork(keras.Model):
     # ------------------------------------------------------------------ options, training
     def layer_flags(self) -> dict[str, tuple[str, ...]]:
         """The options each added layer was given, by name (``hidden1`` is the first :meth:`add_layer`)."""
-        flags: dict[str, tuple[str, ...]] = {}
-        for i, spec in enumerate(self._specs, start=1):
-            found = []
-            if spec.get("attention_type") is not None:
-                found.append(f"attention_type={spec['attention_type']}")
-            if spec.get("checkpoint_gradients"):
-                found.append("checkpoint_gradients")
-            if spec.get("mixed_precision"):
-                mp = spec["mixed_precision"]
-                found.append(f"mixed_precision={'bf16' if mp is True else mp}")
-            found += [key for key in ("data_parallel", "model_parallel") if spec.get(key)]
-            if found:
-                flags[f"hidden{i}"] = tuple(found)
-        return flags
+        return layer_flags(self._specs)
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, **kwargs: Any) -> None:
         self._loss_name = loss

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from tesla_lab._layer_options import layer_flags
 from tesla_lab._registry import Registry
 from tesla_lab.errors import ConfigError, FactorizationError, ShapeError
 from tesla_lab.nn.activations import get_activation
@@ -343,20 +344,7 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         >>> TensorNetwork(16, 16, 2).add_layer("dense", 8, checkpoint_gradients=True).layer_flags()
         {'hidden1': ('checkpoint_gradients',)}
         """
-        flags: dict[str, tuple[str, ...]] = {}
-        for i, spec in enumerate(self._specs, start=1):  # body[0] is the input layer, built by __init__
-            found = []
-            if spec.get("attention_type") is not None:
-                found.append(f"attention_type={spec['attention_type']}")
-            if spec.get("checkpoint_gradients"):
-                found.append("checkpoint_gradients")
-            if spec.get("mixed_precision"):
-                mp = spec["mixed_precision"]
-                found.append(f"mixed_precision={'bf16' if mp is True else mp}")
-            found += [key for key in ("data_parallel", "model_parallel") if spec.get(key)]
-            if found:
-                flags[f"hidden{i}"] = tuple(found)
-        return flags
+        return layer_flags(self._specs)
 
     def _parallel_flags(self) -> tuple[bool, bool]:
         return (any(spec.get("data_parallel") for spec in self._specs),

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+from tesla_lab.store.connections import ThreadConnections
 from tesla_lab.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tesla_lab.store.sessions import SessionMarkers
 from tesla_lab.store.sqlite_errors import _is_corrupt, _is_disk_problem, _is_locked, _StoreErrors
@@ -60,7 +61,7 @@ def _writable(path: Path) -> bool:
     return not path.exists() or os.access(path, os.W_OK)
 
 
-class Database(_StoreErrors):
+class Database(_StoreErrors, ThreadConnections):
     """One SQLite store file: per-thread/per-process connections, migrations on open, write transactions.
 
     Args:
@@ -248,30 +249,6 @@ class Database(_StoreErrors):
         conn = self._connect()
         local.conn, local.pid, local.depth = conn, os.getpid(), 0
         return conn
-
-    def close(self) -> None:
-        """Close this thread's connection (other threads' connections close when their threads end)."""
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            conn.close()
-        local.conn = None
-
-    def __enter__(self) -> Database:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # picklable for multiprocessing: the receiving process opens its own connections
-        state = self.__dict__.copy()
-        del state["_local"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._local = threading.local()
 
     # ------------------------------------------------------------------------------------ reading / writing
     def _retry(self, fn: Any) -> Any:

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tesla_lab.errors import ConfigError, MissingDependencyError, StoreError
+from tesla_lab.store.connections import ThreadConnections
 from tesla_lab.store.location import redact_url
 from tesla_lab.store.pg_sql import ddl_to_pg, pg_params, row_factory, to_pg
 from tesla_lab.store.schema import MIGRATIONS, POSTGRES_STEPS
@@ -119,7 +120,7 @@ class _Connection:
         self.raw.close()
 
 
-class PgDatabase:
+class PgDatabase(ThreadConnections):
     """A TESLA store in a PostgreSQL database (``url``: ``postgresql://user[:password]@host[:port]/dbname``).
 
     Args:
@@ -177,29 +178,6 @@ class PgDatabase:
         conn = self._connect()
         local.conn, local.pid, local.depth = conn, os.getpid(), 0
         return conn
-
-    def close(self) -> None:
-        """Close this thread's connection."""
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            conn.close()
-        local.conn = None
-
-    def __enter__(self) -> PgDatabase:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_local"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._local = threading.local()
 
     # ------------------------------------------------------------------------------------ reading / writing
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
