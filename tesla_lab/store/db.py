@@ -8,8 +8,9 @@ block the writer (the training process) and a crashed writer never leaves a half
 * **Writes** go through :meth:`Database.transaction`, which starts with ``BEGIN IMMEDIATE`` (the write lock is
   taken up front, so a transaction never fails half-way on a lock) and retries a locked database with bounded,
   jittered exponential backoff on top of SQLite's own ``busy_timeout``.
-* **Schema** is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` ``[i]`` brings version ``i`` to
-  ``i + 1`` inside one transaction, so a failed migration leaves the file as it was.
+* **Schema**: :data:`MIGRATIONS` ``[i]`` brings version ``i`` to ``i + 1``, run by Alembic
+  (:mod:`tesla_lab.store.alembic_run`, version in ``alembic_version``, mirrored in ``PRAGMA user_version``) inside
+  one transaction, so a failed migration leaves the file as it was.
 * A file that is not a SQLite database, or is corrupted, raises :class:`StoreError` naming the file and how to
   recover; nothing is written to it.
 
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
+from tesla_lab.store.alembic_run import stored_version, upgrade
 from tesla_lab.store.connections import ThreadConnections
 from tesla_lab.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tesla_lab.store.sessions import SessionMarkers
@@ -354,45 +356,14 @@ class Database(_StoreErrors, ThreadConnections):
 
     def _migrate(self) -> None:
         latest = len(self._migrations)
-        current = self.schema_version
-        if current == latest:
+        version, stamped = stored_version(self, lambda sql: self.query_one(sql), latest)
+        if version == latest and (stamped or self.read_only):  # the check on every open: no Alembic import
             return
-        if current > latest:
-            raise self._newer_error(current, latest)
         if self.read_only:
-            raise self._read_only_error(f"the store has schema version {current} and needs an upgrade to {latest}")
-        conn = self.connection()
-        # foreign keys off while migrating (it cannot change inside a transaction): a table rebuilt by a migration
-        # is dropped and recreated, and a DROP with foreign keys on would cascade into the rows that point to it
-        conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            self._migrate_steps(latest)
-        finally:
-            conn.execute("PRAGMA foreign_keys = ON")
+            raise self._read_only_error(f"the store has schema version {version} and needs an upgrade to {latest}")
+        upgrade(self, latest)
 
-    def _migrate_steps(self, latest: int) -> None:
-        with self.transaction() as conn:
-            current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process may have migrated
-            if current > latest:
-                raise self._newer_error(current, latest)
-            for version in range(current, latest):
-                try:
-                    for statement in self._migrations[version]:
-                        conn.execute(statement)
-                except sqlite3.Error as exc:
-                    if _is_corrupt(exc) or _is_locked(exc) or _is_disk_problem(exc):
-                        raise
-                    # the transaction rolls back every step: the file stays at its old version
-                    raise StoreError(f"migrating {self.path} from schema version {version} to {version + 1} failed "
-                                     f"({exc}); the file was left unchanged at version {current}") from exc
-                logger.info("%s: schema migrated to version %d", self.path, version + 1)
-            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
-            if broken:  # rolls back: the file stays at its old version
-                raise StoreError(f"migrating {self.path} to schema version {latest} would break {len(broken)} "
-                                 f"foreign key(s) (first: {tuple(broken[0])}); the file was left unchanged")
-            conn.execute(f"PRAGMA user_version = {latest}")
-
-    def _newer_error(self, current: int, latest: int) -> StoreError:
+    def _newer_error(self, current: int | str, latest: int) -> StoreError:
         return StoreError(
             f"{self.path} has schema version {current}, newer than the {latest} this TESLA Lab knows; it was written "
             "by a newer release: upgrade tesla-lab (pip install -U tesla-lab) to open it"

@@ -9,8 +9,9 @@
   ``archived``; a schedule slot is claimed once); readers are never blocked (MVCC). The wait is bounded by
   ``timeout`` (``lock_timeout``).
 * **Schema**: the statements of :data:`~tesla_lab.store.schema.MIGRATIONS` in PostgreSQL's dialect
-  (:mod:`tesla_lab.store.pg_sql`), version recorded in the table ``tesla_schema_version``; an older store is
-  migrated on open inside one transaction (PostgreSQL's DDL is transactional: a failed migration leaves nothing
+  (:mod:`tesla_lab.store.pg_sql`), run by Alembic (:mod:`tesla_lab.store.alembic_run`), version recorded in
+  ``alembic_version`` (mirrored in ``tesla_schema_version``); an older store is migrated on open inside one
+  transaction (PostgreSQL's DDL is transactional: a failed migration leaves nothing
   half-written); a newer one is refused.
 * A server that is down or refuses the login raises :class:`~tesla_lab.errors.StoreError` naming the URL (never its
   password) and the fix.
@@ -28,10 +29,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tesla_lab.errors import ConfigError, MissingDependencyError, StoreError
+from tesla_lab.store.alembic_run import stored_version, upgrade
 from tesla_lab.store.connections import ThreadConnections
 from tesla_lab.store.location import redact_url
-from tesla_lab.store.pg_sql import ddl_to_pg, pg_params, row_factory, to_pg
-from tesla_lab.store.schema import MIGRATIONS, POSTGRES_STEPS
+from tesla_lab.store.pg_sql import pg_params, row_factory, to_pg
+from tesla_lab.store.schema import MIGRATIONS
 
 __all__ = ["PgDatabase", "PgIntegrityError"]
 
@@ -240,29 +242,12 @@ class PgDatabase(ThreadConnections):
 
     def _migrate(self) -> None:
         latest = len(self._migrations)
-        current = self.schema_version
-        if current == latest:
+        version, stamped = stored_version(self, lambda sql: self.query_one(sql), latest)
+        if version == latest and stamped:  # the check on every open: no Alembic import
             return
-        if current > latest:
-            raise self._newer_error(current, latest)
-        with self.transaction() as conn:  # the write lock: two processes opening a new store migrate once
-            current = self._version(conn)
-            if current > latest:
-                raise self._newer_error(current, latest)
-            conn.execute("CREATE TABLE IF NOT EXISTS tesla_schema_version (version BIGINT NOT NULL)")
-            for version in range(current, latest):
-                steps = POSTGRES_STEPS.get(version) or tuple(ddl_to_pg(s) for s in self._migrations[version])
-                try:
-                    for statement in steps:
-                        conn.execute(statement)
-                except (sqlite3.Error, _psycopg().Error) as exc:
-                    raise StoreError(f"migrating {self.path} from schema version {version} to {version + 1} failed "
-                                     f"({exc}); the database was left unchanged at version {current}") from exc
-                logger.info("%s: schema migrated to version %d", self.path, version + 1)
-            conn.execute("DELETE FROM tesla_schema_version")
-            conn.execute("INSERT INTO tesla_schema_version (version) VALUES (?)", (latest,))
+        upgrade(self, latest)
 
-    def _newer_error(self, current: int, latest: int) -> StoreError:
+    def _newer_error(self, current: int | str, latest: int) -> StoreError:
         return StoreError(
             f"{self.path} has schema version {current}, newer than the {latest} this TESLA Lab knows; it was written "
             "by a newer release: upgrade tesla-lab (pip install -U tesla-lab) to open it")
