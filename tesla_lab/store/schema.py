@@ -171,7 +171,8 @@ _V4: tuple[str, ...] = (
     "ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0",
 )
 
-#: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit.
+#: ``MIGRATIONS[i]`` is the list of statements that bring schema version ``i`` to ``i + 1``. Append, never edit; each
+#: step has a tiny Alembic revision ``tesla_lab/store/migrations/versions/000{i+1}.py`` that runs it (copy the last).
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
