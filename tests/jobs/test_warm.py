@@ -36,7 +36,8 @@ def project(tmp_path):
 
 def test_the_warm_worker_trains_the_next_run_then_a_fresh_one_waits(project):
     first = warm.keep_warm(project)
-    assert b"--warm" in _cmdline(first) and warm.warm_pid(project) == first
+    # right after the fork /proc/PID/cmdline can still be empty: wait for the exec'd worker
+    assert _wait_for(lambda: b"--warm" in _cmdline(first), timeout=30) and warm.warm_pid(project) == first
     job = launch_training(project, CONFIG, name="warm-run")
     assert job.pid == first and warm.warm_pid(project) is None  # handed over: nobody idle while it trains
     assert job.wait(timeout=120) == "finished", job.log_tail()
@@ -73,6 +74,7 @@ def test_after_shutdown_the_idle_worker_is_gone_and_runs_start_cold(project):
                      .rsplit(b")", 1)[1][:3], timeout=10)
     assert warm.warm_pid(project) is None
     job = launch_training(project, CONFIG, name="cold")
-    assert job.run_id.encode() in _cmdline(job.pid)  # a cold worker: the run id on its command line
+    # a cold worker: the run id on its command line
+    assert _wait_for(lambda: job.run_id.encode() in _cmdline(job.pid), timeout=30)
     job.stop(grace=1.0)
     job.wait(timeout=60)
