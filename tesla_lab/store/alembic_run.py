@@ -3,9 +3,10 @@
 One schema definition: :data:`~tesla_lab.store.schema.MIGRATIONS`. The Alembic script directory
 ``tesla_lab/store/migrations`` holds one tiny revision per step (revision ``'0003'`` applies step 3, i.e.
 ``MIGRATIONS[2]``, translated for PostgreSQL by :mod:`tesla_lab.store.pg_sql`); the version is recorded in the
-table ``alembic_version``. The old markers (SQLite's ``PRAGMA user_version``, PostgreSQL's ``tesla_schema_version``)
-are kept in step, so an older release still refuses a newer store; a store that has only them (written before
-Alembic) is stamped with its revision, then upgraded.
+table ``tesla_alembic_version`` (not Alembic's default name, which Optuna's tables in a shared database use). The
+old markers (SQLite's ``PRAGMA user_version``, PostgreSQL's ``tesla_schema_version``) are kept in step, so an
+older release still refuses a newer store; a store that has only them (written before Alembic) is stamped with its
+revision, then upgraded.
 
 Opening a current store costs two or three tiny queries on the store's own connection (:func:`stored_version`);
 SQLAlchemy and Alembic are imported only when a migration (or a stamp) is needed (:func:`upgrade`), which runs
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 #: the Alembic script directory (``env.py`` and ``versions/``)
 SCRIPTS = Path(__file__).with_name("migrations")
 
+#: Alembic's version table for the store: not Alembic's default ``alembic_version``, which other tools sharing the
+#: database use for their own schema (Optuna's RDB storage in the store's PostgreSQL database reads it)
+VERSION_TABLE = "tesla_alembic_version"
+
 
 def revision_id(version: int) -> str:
     """The Alembic revision of schema version ``version`` (``'0004'``).
@@ -57,18 +62,18 @@ def revision_number(revision: str | None) -> int | None:
 
 
 def _state(first: Callable[[str], Any], engine: str) -> tuple[str | None, bool, int]:
-    """(alembic revision or None, whether ``alembic_version`` exists, legacy version) read through ``first(sql)``
+    """(alembic revision or None, whether ``tesla_alembic_version`` exists, legacy version) read through ``first(sql)``
     (the first row of a query)."""
     if engine == "sqlite":
         legacy = int(first("PRAGMA user_version")[0])
-        has = first("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")[0] > 0
+        has = first(f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{VERSION_TABLE}'")[0] > 0
     else:
-        found = first("SELECT to_regclass('alembic_version') IS NOT NULL, "
+        found = first(f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL, "
                       "to_regclass('tesla_schema_version') IS NOT NULL")
         has, has_legacy = found[0], found[1]
         row = first("SELECT version FROM tesla_schema_version") if has_legacy else None
         legacy = 0 if row is None else int(row[0])
-    row = first("SELECT version_num FROM alembic_version") if has else None
+    row = first(f"SELECT version_num FROM {VERSION_TABLE}") if has else None
     return (None if row is None else str(row[0])), bool(has), legacy
 
 
@@ -85,7 +90,7 @@ def _version(db: Any, revision: str | None, legacy: int, latest: int) -> int:
 
 
 def stored_version(db: Any, first: Callable[[str], Any], latest: int) -> tuple[int, bool]:
-    """``(version, stamped)``: the store's schema version and whether ``alembic_version`` records it; raises the
+    """``(version, stamped)``: the store's schema version and whether ``tesla_alembic_version`` records it; raises the
     store's newer-schema :class:`StoreError` for a store written by a newer release."""
     revision, _, legacy = _state(first, db.engine)
     version = _version(db, revision, legacy, latest)
@@ -208,6 +213,7 @@ def _is_fatal(exc: sqlite3.Error) -> bool:
 
 def run_env(context: Any) -> None:
     """The body of ``migrations/env.py``: migrate on the connection :func:`upgrade` passes in (its transaction)."""
-    context.configure(connection=context.config.attributes["connection"], target_metadata=None)
+    context.configure(connection=context.config.attributes["connection"], target_metadata=None,
+                      version_table=VERSION_TABLE)
     with context.begin_transaction():
         context.run_migrations()

@@ -9,7 +9,7 @@ block the writer (the training process) and a crashed writer never leaves a half
   taken up front, so a transaction never fails half-way on a lock) and retries a locked database with bounded,
   jittered exponential backoff on top of SQLite's own ``busy_timeout``.
 * **Schema**: :data:`MIGRATIONS` ``[i]`` brings version ``i`` to ``i + 1``, run by Alembic
-  (:mod:`tesla_lab.store.alembic_run`, version in ``alembic_version``, mirrored in ``PRAGMA user_version``) inside
+  (:mod:`tesla_lab.store.alembic_run`, version in ``tesla_alembic_version``, mirrored in ``PRAGMA user_version``) inside
   one transaction, so a failed migration leaves the file as it was.
 * A file that is not a SQLite database, or is corrupted, raises :class:`StoreError` naming the file and how to
   recover; nothing is written to it.

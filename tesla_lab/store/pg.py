@@ -10,7 +10,7 @@
   ``timeout`` (``lock_timeout``).
 * **Schema**: the statements of :data:`~tesla_lab.store.schema.MIGRATIONS` in PostgreSQL's dialect
   (:mod:`tesla_lab.store.pg_sql`), run by Alembic (:mod:`tesla_lab.store.alembic_run`), version recorded in
-  ``alembic_version`` (mirrored in ``tesla_schema_version``); an older store is migrated on open inside one
+  ``tesla_alembic_version`` (mirrored in ``tesla_schema_version``); an older store is migrated on open inside one
   transaction (PostgreSQL's DDL is transactional: a failed migration leaves nothing
   half-written); a newer one is refused.
 * A server that is down or refuses the login raises :class:`~tesla_lab.errors.StoreError` naming the URL (never its

@@ -46,7 +46,7 @@ def test_a_pre_alembic_sqlite_store_is_stamped_then_upgraded_and_keeps_its_rows(
     path = tmp_path / "s.db"
     _pre_alembic_sqlite(path, 2)
     db = Database(path)
-    assert db.query_one("SELECT version_num FROM alembic_version")[0] == HEAD
+    assert db.query_one("SELECT version_num FROM tesla_alembic_version")[0] == HEAD
     assert db.schema_version == SCHEMA_VERSION  # the old marker is kept in step for older releases
     row = db.query_one("SELECT name, created, resumed, note FROM runs WHERE id = 'r1'")
     assert tuple(row) == ("old", 1.5, 0, "")  # columns of steps 3 and 4 were added; the row survived
@@ -58,7 +58,7 @@ def test_a_current_pre_alembic_sqlite_store_is_only_stamped(tmp_path):
     path = tmp_path / "s.db"
     _pre_alembic_sqlite(path, SCHEMA_VERSION)
     db = Database(path)
-    assert [tuple(r) for r in db.query("SELECT version_num FROM alembic_version")] == [(HEAD,)]
+    assert [tuple(r) for r in db.query("SELECT version_num FROM tesla_alembic_version")] == [(HEAD,)]
     assert db.query_one("SELECT count(*) FROM runs")[0] == 1
 
 
@@ -71,12 +71,12 @@ def test_a_newer_or_unknown_alembic_revision_is_refused_on_sqlite(tmp_path, revi
     Database(path).close()
     raw = sqlite3.connect(path)
     with raw:
-        raw.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+        raw.execute("UPDATE tesla_alembic_version SET version_num = ?", (revision,))
     raw.close()
     with pytest.raises(StoreError, match=message):
         Database(path)
     raw = sqlite3.connect(path)  # refused before anything was written
-    assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [(revision,)]
+    assert raw.execute("SELECT version_num FROM tesla_alembic_version").fetchall() == [(revision,)]
     raw.close()
 
 
@@ -95,12 +95,12 @@ def test_a_pre_alembic_postgresql_store_is_stamped_then_upgraded(pg_cluster):
     url = pg_cluster.new_database(empty=True)
     _pre_alembic_pg(url, 2)
     db = PgDatabase(url)
-    assert db.query_one("SELECT version_num FROM alembic_version")[0] == HEAD
+    assert db.query_one("SELECT version_num FROM tesla_alembic_version")[0] == HEAD
     assert db.schema_version == SCHEMA_VERSION
     row = db.query_one("SELECT name, created, resumed, note FROM runs WHERE id = 'r1'")
     assert (row["name"], row["created"], row["resumed"], row["note"]) == ("old", 1.5, 0, "")
     db.close()
-    assert PgDatabase(url).query_one("SELECT count(*) FROM alembic_version")[0] == 1  # reopening: no second stamp
+    assert PgDatabase(url).query_one("SELECT count(*) FROM tesla_alembic_version")[0] == 1  # reopening: no second stamp
 
 
 @pytest.mark.parametrize(("revision", "message"), [
@@ -112,7 +112,7 @@ def test_a_newer_or_unknown_alembic_revision_is_refused_on_postgresql(pg_url, re
 
     db = PgDatabase(pg_url)
     with db.transaction() as conn:
-        conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+        conn.execute("UPDATE tesla_alembic_version SET version_num = ?", (revision,))
     with pytest.raises(StoreError, match=message):
         PgDatabase(pg_url)
-    assert db.query_one("SELECT version_num FROM alembic_version")[0] == revision
+    assert db.query_one("SELECT version_num FROM tesla_alembic_version")[0] == revision

@@ -186,6 +186,8 @@ def test_runs_page_in_the_browser(runs_dashboard):
         "el => el.layout.annotations.map(a => a.text)") == ["CPU % (100 = one core)", "memory (RSS, MiB)"]
     tags = page.locator(".tesla-run-actions input").first
     tags.fill("rank8, keep")
+    tags.press("Tab")  # the value reaches the server on change; widget events run on a thread pool, so give it a
+    page.wait_for_timeout(1000)  # moment before the click (the order of the two events is not guaranteed)
     page.get_by_role("button", name="Save tags").click()
     expect(_row(page, "digits-tt-rank8").locator("[tabulator-field='tags']")).to_have_text("rank8, keep")
     _shot(page, "run")
