@@ -29,7 +29,7 @@ import torch.distributed as dist
 
 from tesla_lab.errors import ConfigError
 from tesla_lab.nn.parallel import ModelParallel
-from tesla_lab.train.distributed import FSDPStrategy
+from tesla_lab.train.distributed.fsdp import FSDPStrategy
 
 __all__ = ["ModelParallelStrategy", "sharded_blocks", "local_numel"]
 
