@@ -34,7 +34,7 @@ from torch import nn
 
 from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.tn.autotune import choose_plan
-from tesla_lab.tn.contract import PATHS, apply_plan, core_matrices, tt_matrix_full
+from tesla_lab.tn.contract import PATHS, apply_plan, prepare_factorized, tt_matrix_full
 from tesla_lab.tn.cost import Plan
 from tesla_lab.tn.factorize import resolve_shapes
 from tesla_lab.tn.ranks import core_std, layer_ranks
@@ -222,7 +222,7 @@ class TTLinear(nn.Module):
         if plan.path == "dense":  # the cached W when autograd is off
             y = apply_plan(x2, cores, self.bias, plan, weight=self.weight)
         else:  # likewise the (merged) cores as matrices
-            mats = self._cached(("mats", plan.groups), cores, lambda: core_matrices(cores, plan.groups))
+            mats = self._cached(("mats", plan.groups), cores, lambda: prepare_factorized(cores, plan.groups))
             y = apply_plan(x2, cores, self.bias, plan, mats=mats)
         return y.reshape(*lead, self.out_features)
 

@@ -17,7 +17,9 @@ from typing import Any
 _NAMES = {
     "choose_plan": "autotune",
     **dict.fromkeys(("apply_plan", "choose_path", "contract_matrices", "core_matrices", "dense_flops",
-                     "factorized_flops", "group_cores", "tt_contract", "tt_linear", "tt_matrix_full"), "contract"),
+                     "factorized_flops", "group_cores", "pair_matrices", "prepare_factorized", "tt_contract",
+                     "tt_linear", "tt_matrix_full"), "contract"),
+    "pair_contract": "pair",
     "Plan": "cost", "model_plan": "cost",
     "TTSVD": "decompose", "TensorTrain": "decompose", "tt_svd": "decompose",
     **dict.fromkeys(("check_shape", "factorize", "factorize_pair", "padded_size", "prime_factors",
@@ -53,6 +55,9 @@ __all__ = [
     "group_cores",
     "core_matrices",
     "contract_matrices",
+    "pair_matrices",
+    "prepare_factorized",
+    "pair_contract",
 ]
 
 

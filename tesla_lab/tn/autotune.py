@@ -196,7 +196,7 @@ def measure(runs: dict[Plan, Callable[[], None]], device: torch.device) -> dict[
 
 def _tune(cores: Sequence[torch.Tensor], batch: int, candidates: list[Plan], train: bool,
           cached_weight: bool, model: Plan) -> tuple[Plan, dict[Plan, float]]:
-    from tesla_lab.tn.contract import apply_plan, core_matrices, tt_matrix_full  # noqa: PLC0415 - imports us
+    from tesla_lab.tn.contract import apply_plan, prepare_factorized, tt_matrix_full  # noqa: PLC0415 - imports us
 
     core = cores[0]
     n = math.prod([int(c.shape[2]) for c in cores])
@@ -213,7 +213,7 @@ def _tune(cores: Sequence[torch.Tensor], batch: int, candidates: list[Plan], tra
         mats = None
         if cached_weight and plan.path == "factorized":  # the caller caches the prepared matrices like W
             with torch.no_grad():
-                mats = core_matrices(cs, plan.groups)
+                mats = prepare_factorized(cs, plan.groups)
 
         def run() -> None:
             with torch.set_grad_enabled(train):

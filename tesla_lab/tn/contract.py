@@ -43,6 +43,7 @@ from tesla_lab.tn.cost import (
     factorized_flops,
     factorized_memory,
 )
+from tesla_lab.tn.pair import PairDims, pair_contract
 
 __all__ = [
     "tt_matrix_full",
@@ -52,6 +53,8 @@ __all__ = [
     "group_cores",
     "core_matrices",
     "contract_matrices",
+    "pair_matrices",
+    "prepare_factorized",
     "Plan",
     "factorized_flops",
     "dense_flops",
@@ -193,6 +196,41 @@ def contract_matrices(x: torch.Tensor, mats: Sequence[CoreMatrix]) -> torch.Tens
     return state.reshape(b, math.prod([dims[1] for _, dims in mats]))
 
 
+PairMatrices = tuple[torch.Tensor, torch.Tensor, PairDims]
+
+
+def pair_matrices(cores: Sequence[torch.Tensor]) -> PairMatrices:
+    """The cores merged into two balanced super-cores, laid out for :func:`tesla_lab.tn.pair.pair_contract`: the left
+    one as ``(M1, N1*S)`` (a view of the merge), the right one as ``(N2, S*M2)``, and ``(M1, N1, S, M2, N2)``.
+    Differentiable; a layer caches them for inference like ``W``.
+
+    >>> import torch
+    >>> a, c, dims = pair_matrices([torch.ones(1, 2, 3, 4), torch.ones(4, 5, 6, 1)])
+    >>> tuple(a.shape), tuple(c.shape), dims
+    ((2, 12), (6, 20), (2, 3, 4, 5, 6))
+    """
+    cores = list(cores)
+    (lo, h), _ = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], 2)
+    left, right = _merge(cores[lo:h]), _merge(cores[h:])
+    _, m1, n1, s = (int(v) for v in left.shape)
+    _, m2, n2, _ = (int(v) for v in right.shape)
+    return left.reshape(m1, n1 * s), right.permute(2, 0, 1, 3).reshape(n2, s * m2), (m1, n1, s, m2, n2)
+
+
+def prepare_factorized(cores: Sequence[torch.Tensor], groups: int) -> list[CoreMatrix] | PairMatrices:
+    """What the factorized plan with ``groups`` super-cores multiplies by: :func:`pair_matrices` for two groups
+    (two GEMMs, no transposes), else :func:`core_matrices`. :func:`apply_plan` takes either as ``mats``.
+
+    >>> import torch
+    >>> cores = [torch.ones(1, 2, 2, 3), torch.ones(3, 2, 2, 3), torch.ones(3, 2, 2, 1)]
+    >>> len(prepare_factorized(cores, 2)[2]), len(prepare_factorized(cores, 3))
+    (5, 3)
+    """
+    if groups == 2 and len(cores) >= 2:
+        return pair_matrices(cores)
+    return core_matrices(cores, groups)
+
+
 def _check_path(path: str) -> str:
     if path not in PATHS:
         raise ConfigError(f"unknown contraction path {path!r}; choose one of: {', '.join(PATHS)}")
@@ -210,7 +248,7 @@ def apply_plan(
     """``x2 @ W.T + bias`` for a 2-d ``x2`` (B, N) by ``plan``, without checks (callers check ``x2`` once).
 
     ``weight``: ``W`` already rebuilt, used by the dense plan instead of rebuilding it; ``mats``: the factorized
-    plan's :func:`core_matrices` already prepared.
+    plan's :func:`prepare_factorized` result, already prepared.
 
     >>> import torch
     >>> apply_plan(torch.ones(2, 4), [torch.ones(1, 1, 2, 1), torch.ones(1, 1, 2, 1)], None, Plan("factorized", 2))
@@ -219,7 +257,12 @@ def apply_plan(
     """
     if plan.path == "dense":
         return F.linear(x2, tt_matrix_full(cores) if weight is None else weight, bias)
-    y = contract_matrices(x2, core_matrices(cores, plan.groups) if mats is None else mats)
+    if mats is None:
+        mats = prepare_factorized(cores, plan.groups)
+    if isinstance(mats, tuple):
+        y = pair_contract(x2, *mats)
+    else:
+        y = contract_matrices(x2, mats)
     if bias is not None:
         y = y + bias.to(y.dtype)  # under autocast y is half precision, as F.linear's output would be
     return y
