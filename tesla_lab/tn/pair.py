@@ -36,6 +36,8 @@ def _forward(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairDims) 
     m1, n1, s, m2, n2 = dims
     b = x.shape[0]
     t = torch.mm(x.reshape(b * n1, n2), c)  # (B*N1, S*M2) == (B, N1*S, M2)
+    if b == 1:
+        return torch.mm(a, t.view(n1 * s, m2)).view(1, m1 * m2), t
     y = torch.bmm(a.expand(b, m1, n1 * s), t.view(b, n1 * s, m2))  # (B, M1, M2)
     return y.view(b, m1 * m2), t
 
@@ -83,7 +85,10 @@ class _PairContract(torch.autograd.Function):
         if need_a:  # da[i1, k] = sum over (b, i2) of dy[b, i1, i2] T[b, k, i2]: both sides laid out with b outermost
             ga = _batch_sum_mm(gy3, t.view(b, n1 * s, m2))
         if need_x or need_c:
-            gt = torch.bmm(a.T.expand(b, n1 * s, m1), gy3).view(b * n1, s * m2)  # dT, laid out like T
+            if b == 1:
+                gt = torch.mm(a.T, gy3[0]).view(n1, s * m2)
+            else:
+                gt = torch.bmm(a.T.expand(b, n1 * s, m1), gy3).view(b * n1, s * m2)  # dT, laid out like T
             if need_c:
                 gc = x.reshape(b * n1, n2).T @ gt
             if need_x:
