@@ -138,19 +138,24 @@ def dense_flops(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequen
     return rebuild + 2 * batch * math.prod(out_shape) * math.prod(in_shape)
 
 
-def factorized_memory(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int], batch: int) -> int:
+def factorized_memory(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int], batch: int,
+                      *, transposes: bool = True) -> int:
     """Tensor entries read plus written by :func:`~tesla_lab.tn.contract.tt_contract`: each step reads its state and
     the core and writes its output, every step but the last also transposes that output (read + write), and the
-    input is transposed once before the first step (when ``d > 1``).
+    input is transposed once before the first step (when ``d > 1``). ``transposes=False``: the GEMMs only, as in the
+    two-group contraction of :mod:`tesla_lab.tn.pair`.
 
-    >>> factorized_memory((4, 4), (4, 4), (1, 2, 1), batch=1)
-    256
+    >>> factorized_memory((4, 4), (4, 4), (1, 2, 1), batch=1), factorized_memory((4, 4), (4, 4), (1, 2, 1), 1,
+    ...                                                                         transposes=False)
+    (256, 160)
     """
     steps = _factorized_steps(out_shape, in_shape, ranks, batch)
     gemms = sum([p * k * r + q * k + p * q * r for p, k, q, r in steps])
-    transposes = sum([2 * p * q * r for p, k, q, r in steps[:-1]])
+    if not transposes:
+        return gemms
+    moved = sum([2 * p * q * r for p, k, q, r in steps[:-1]])
     first = 2 * batch * math.prod(in_shape) if len(steps) > 1 else 0
-    return gemms + transposes + first
+    return gemms + moved + first
 
 
 def dense_memory(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequence[int], batch: int) -> int:
@@ -217,7 +222,8 @@ def plan_cost(
     outs = [math.prod(out_shape[lo:hi]) for lo, hi in ranges]
     ins = [math.prod(in_shape[lo:hi]) for lo, hi in ranges]
     rks = [ranks[lo] for lo, _ in ranges] + [ranks[d]]
-    steps = factorized_flops(outs, ins, rks, batch) + memory_weight * factorized_memory(outs, ins, rks, batch)
+    moved = factorized_memory(outs, ins, rks, batch, transposes=len(ranges) != 2)  # two groups: no transposes
+    steps = factorized_flops(outs, ins, rks, batch) + memory_weight * moved
     if cached_weight:  # the merged cores are cached along with W
         return factorized_overhead * steps
     merge = sum([_rebuild_cost(out_shape, in_shape, ranks, lo, hi, memory_weight) for lo, hi in ranges])
