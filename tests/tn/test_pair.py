@@ -114,3 +114,26 @@ def test_ttlinear_factorized_two_groups_trains_through_the_pair_function():
     assert "_PairContractBackward" in _graph_nodes(y.grad_fn)
     y.sum().backward()
     assert all(c.grad is not None and torch.isfinite(c.grad).all() for c in layer.cores)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("batch", [1, 64])
+def test_pair_contraction_on_cuda_matches_the_rebuilt_matrix_in_float32_and_under_autocast(batch):
+    cores = [c.detach().cuda().requires_grad_(True) for c in _cores(SHAPES["4 cores"], dtype=torch.float32)]
+    x = torch.randn(batch, 64, device="cuda", requires_grad=True)
+    y = apply_plan(x, cores, None, Plan("factorized", 2))
+    ref_cores = [c.detach().clone().requires_grad_(True) for c in cores]
+    ref_x = x.detach().clone().requires_grad_(True)
+    ref = ref_x @ tt_matrix_full(ref_cores).T
+    torch.testing.assert_close(y, ref, atol=1e-4, rtol=1e-4)
+    y.square().sum().backward()
+    ref.square().sum().backward()
+    torch.testing.assert_close(x.grad, ref_x.grad, atol=1e-3, rtol=1e-3)
+    for c, r in zip(cores, ref_cores):
+        torch.testing.assert_close(c.grad, r.grad, atol=1e-3, rtol=1e-3)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        low = apply_plan(x, cores, None, Plan("factorized", 2))
+    assert low.dtype == torch.bfloat16
+    low.float().sum().backward()
+    assert all(torch.isfinite(c.grad).all() for c in cores)
