@@ -53,6 +53,9 @@ def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
         base = f"http://127.0.0.1:{server.port}"
         anonymous = requests.get(base + "/", allow_redirects=False, timeout=30)
         assert anonymous.status_code == 302 and "login" in anonymous.headers["Location"]
+        login = requests.get(base + "/login", timeout=30).text  # our page (auth_base.html + login.html)
+        assert "<title>TESLA Lab | Login</title>" in login and 'action="./login" method="post"' in login
+        assert ".errormessage { color: #c00;" in login and "cdn.holoviz.org" not in login
         with requests.Session() as session:
             wrong = session.post(base + "/login", data={"username": "me", "password": "nope"}, timeout=30)
             assert "Invalid username or password" in wrong.text or "error" in wrong.url
@@ -67,6 +70,10 @@ def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
             session.post(base + "/login", data={"username": "me", "password": "s3cret-token"}, timeout=30)
             page = session.get(base + "/", timeout=60)
             assert page.status_code == 200 and "TESLA Lab: secured" in page.text
+            logout = session.get(base + "/logout", timeout=30).text
+            assert "<title>TESLA Lab | Logged out</title>" in logout and "You are logged out." in logout
+            assert 'action="./login" method="get"' in logout and ".errormessage { color: #c00;" in logout
+            assert session.get(base + "/", allow_redirects=False, timeout=30).status_code == 302  # cookie cleared
     finally:
         server.stop()
 
