@@ -27,15 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from tesla_lab._layer_options import (
-    append_input_layer,
-    block_widths,
-    check_add_layer,
-    check_network_args,
-    layer_flags,
-    layer_settings,
-    token_dim,
-)
+from tesla_lab import _layer_options as layer_specs
 from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.keras._backend import keras
 from tesla_lab.keras.attention import SparseAttention
@@ -119,7 +111,7 @@ class TensorNetwork(keras.Model):
                  input_layer: str = "auto", output_activation: str | None = None,
                  layers: Sequence[dict[str, Any]] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_network_args(input_dim, hidden_dim, output_dim, input_layer)
+        layer_specs.check_network_args(input_dim, hidden_dim, output_dim, input_layer)
         self._check_rank(tt_rank)
         self.input_dim, self.hidden_dim, self.output_dim = input_dim, hidden_dim, output_dim
         self.tt_rank, self.activation_name, self.dropout_rate = tt_rank, activation, dropout
@@ -129,7 +121,7 @@ class TensorNetwork(keras.Model):
         self._loss_name: Any = None
         self.body: list[Any] = []
         self._width = input_dim
-        append_input_layer(self._append, input_layer, input_dim, hidden_dim)
+        layer_specs.append_input_layer(self._append, input_layer, input_dim, hidden_dim)
         self.head = keras.layers.Dense(output_dim, activation=output_activation, name="output")
         for spec in layers:
             self.add_layer(**spec)
@@ -157,10 +149,10 @@ class TensorNetwork(keras.Model):
         if self.built:
             raise ConfigError("cannot add layers to a built TensorNetwork (its weights exist); add every layer "
                               "before the first call, compile()/fit(), or build a new model")
-        recorded = check_add_layer(self._width, len(self._specs), units=units, input_dim=input_dim,
-                                   hidden_dim=hidden_dim, output_dim=output_dim,
-                                   checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
-                                   data_parallel=data_parallel, model_parallel=model_parallel)
+        recorded = layer_specs.check_add_layer(
+            self._width, len(self._specs), units=units, input_dim=input_dim, hidden_dim=hidden_dim,
+            output_dim=output_dim, checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
+            data_parallel=data_parallel, model_parallel=model_parallel)
         if mixed_precision is not False and mixed_precision not in _POLICIES:
             raise ConfigError(f"add_layer: mixed_precision must be True, False, 'bf16' or 'fp16'; got "
                               f"{mixed_precision!r}")
@@ -185,7 +177,8 @@ class TensorNetwork(keras.Model):
     # ------------------------------------------------------------------ building blocks
     def _layer(self, kind: str, width: int, units: int, spec: dict[str, Any], **kw: Any) -> list[Any]:
         """One hidden layer ``width → units`` with its batch norm, activation and dropout."""
-        act, dropout, batch_norm = layer_settings(spec, self.activation_name, self.dropout_rate, self.batch_norm)
+        act, dropout, batch_norm = layer_specs.layer_settings(spec, self.activation_name, self.dropout_rate,
+                                                              self.batch_norm)
         if kind == "tt":
             rank = spec.get("tt_rank") or self.tt_rank
             self._check_rank(rank)
@@ -227,14 +220,14 @@ class TensorNetwork(keras.Model):
             parts: list[Any] = []
             if kind == "attention":
                 heads = spec.get("num_heads", 2)
-                token = spec.get("token_dim") or token_dim(width, heads)
+                token = spec.get("token_dim") or layer_specs.token_dim(width, heads)
                 if width % token:
                     raise ShapeError(f"add_layer(token_dim={token}) does not divide the width {width}; pass a "
                                      f"divisor of {width}")
                 attn = SparseAttention(token, heads, attention_type=spec.get("attention_type") or "local",
                                        window=spec.get("window", 2), block_size=spec.get("block_size", 4), **kw)
                 parts = [Residual([attn])]
-            new_width, ffn, widths = width, [], block_widths(spec, self.hidden_dim)
+            new_width, ffn, widths = width, [], layer_specs.block_widths(spec, self.hidden_dim)
             for units in widths:  # attention: the optional feed-forward block after it
                 ffn += self._layer("tt" if kind == "attention" else kind, new_width, units, spec, **kw)
                 new_width = units
@@ -270,7 +263,7 @@ class TensorNetwork(keras.Model):
     # ------------------------------------------------------------------ options, training
     def layer_flags(self) -> dict[str, tuple[str, ...]]:
         """The options each added layer was given, by name (``hidden1`` is the first :meth:`add_layer`)."""
-        return layer_flags(self._specs)
+        return layer_specs.layer_flags(self._specs)
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, **kwargs: Any) -> None:
         self._loss_name = loss

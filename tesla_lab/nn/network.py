@@ -18,15 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from tesla_lab._layer_options import (
-    append_input_layer,
-    block_widths,
-    check_add_layer,
-    check_network_args,
-    layer_flags,
-    layer_settings,
-    token_dim,
-)
+from tesla_lab import _layer_options as layer_specs
 from tesla_lab._registry import Registry
 from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.nn.activations import get_activation
@@ -108,7 +100,7 @@ class TensorNetwork(Model):
         output_activation: str | None = None,
     ) -> None:
         super().__init__()
-        check_network_args(input_dim, hidden_dim, output_dim, input_layer)
+        layer_specs.check_network_args(input_dim, hidden_dim, output_dim, input_layer)
         self._check_rank(tt_rank)
         self.input_dim, self.hidden_dim, self.output_dim = input_dim, hidden_dim, output_dim
         self.tt_rank = tt_rank
@@ -124,7 +116,7 @@ class TensorNetwork(Model):
         self._fit_strategy: str | None = None
         self.body = nn.Sequential()
         self._width = input_dim
-        append_input_layer(self._append, input_layer, input_dim, hidden_dim)
+        layer_specs.append_input_layer(self._append, input_layer, input_dim, hidden_dim)
         self.out_act = get_activation(output_activation)
         self.head = nn.Linear(self._width, output_dim)
 
@@ -185,10 +177,10 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         if getattr(self, "_optimizer", None) is not None:
             raise ConfigError("cannot add layers after training started (the optimizer holds the old parameters); "
                               "add every layer before compile()/fit(), or build a new model")
-        recorded = check_add_layer(self._width, len(self._specs), units=units, input_dim=input_dim,
-                                   hidden_dim=hidden_dim, output_dim=output_dim,
-                                   checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
-                                   data_parallel=data_parallel, model_parallel=model_parallel)
+        recorded = layer_specs.check_add_layer(
+            self._width, len(self._specs), units=units, input_dim=input_dim, hidden_dim=hidden_dim,
+            output_dim=output_dim, checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
+            data_parallel=data_parallel, model_parallel=model_parallel)
         if isinstance(kind, nn.Module):
             spec: dict[str, Any] = {"kind": "module", "module": kind}
             if hidden_dim is not None:
@@ -208,7 +200,7 @@ outputs 10 features; pass input_dim=10 (or leave it out)
 
     def _layer(self, kind: str, width: int, units: int, spec: dict[str, Any]) -> list[nn.Module]:
         """One hidden layer ``width → units`` of ``kind`` with its normalization, activation and dropout."""
-        act, dropout, batch_norm = layer_settings(spec, self.activation, self.dropout, self.batch_norm)
+        act, dropout, batch_norm = layer_specs.layer_settings(spec, self.activation, self.dropout, self.batch_norm)
         if kind == "tt":
             rank = spec.get("tt_rank") or self.tt_rank
             self._check_rank(rank)
@@ -234,12 +226,12 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         elif kind in ("tt", "dense", "sparse", "attention"):
             if kind == "attention":
                 heads = spec.get("num_heads", 2)
-                token = spec.get("token_dim") or token_dim(width, heads)
+                token = spec.get("token_dim") or layer_specs.token_dim(width, heads)
                 pattern = spec.get("attention_type") or "local"
                 attn = SparseAttention(token, heads, attention_type=ATTENTION_ALIASES.get(pattern, pattern),
                                        window=spec.get("window", 2), block_size=spec.get("block_size", 4))
                 parts = [Residual(attn)]
-            widths = block_widths(spec, self.hidden_dim)
+            widths = layer_specs.block_widths(spec, self.hidden_dim)
             ffn: list[nn.Module] = []
             for units in widths:  # attention: the optional feed-forward block after it
                 ffn += self._layer("tt" if kind == "attention" else kind, new_width, units, spec)
@@ -301,7 +293,7 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         >>> TensorNetwork(16, 16, 2).add_layer("dense", 8, checkpoint_gradients=True).layer_flags()
         {'hidden1': ('checkpoint_gradients',)}
         """
-        return layer_flags(self._specs)
+        return layer_specs.layer_flags(self._specs)
 
     def _parallel_flags(self) -> tuple[bool, bool]:
         return (any(spec.get("data_parallel") for spec in self._specs),
