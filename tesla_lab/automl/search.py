@@ -59,7 +59,7 @@ from tesla_lab.models import ModelBundle, save_bundle
 from tesla_lab.store import FINAL_STATUSES, Project, Run
 from tesla_lab.store.location import redact_url
 from tesla_lab.store.runs import format_error
-from tesla_lab.workflow import DataSource, prepare, resolve_data, snapshot_source
+from tesla_lab.workflow import DataSource, frame_source, prepare, resolve_data, snapshot_source
 
 __all__ = ["AutoMLError", "AutoMLResult", "TrialCallback", "automl", "run_automl", "import_optuna"]
 
@@ -129,14 +129,7 @@ def _resolve(project: Project, config: AutoMLConfig | Mapping[str, Any]) -> Auto
 def _source(project: Project, cfg: AutoMLConfig, data: pd.DataFrame | None, name: str | None) -> DataSource:
     if data is None:
         return resolve_data(project, cfg.dataset)
-    if not isinstance(data, pd.DataFrame):
-        raise ConfigError(f"data must be a pandas DataFrame (or leave it out and set dataset); got "
-                          f"{type(data).__name__}")
-    if cfg.dataset is not None and "@" in cfg.dataset:
-        raise ConfigError(f"with data= the dataset option is the name to store it under, without '@VERSION'; got "
-                          f"{cfg.dataset!r}")
-    label = cfg.dataset or (name.removesuffix("-automl") if name else "data")
-    return DataSource(frame=data, kind="frame", name=label, version=None, origin="DataFrame")
+    return frame_source(data, cfg.dataset, name.removesuffix("-automl") if name else "data")
 
 
 def _storage(project: Project, cfg: AutoMLConfig, study_name: str) -> str | None:

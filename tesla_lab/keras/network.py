@@ -20,7 +20,6 @@ The constructor and :meth:`TensorNetwork.add_layer` take the arguments of the Py
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from collections.abc import Sequence
@@ -28,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from tesla_lab._layer_options import layer_flags
-from tesla_lab.errors import ConfigError, FactorizationError, ShapeError
+from tesla_lab import _layer_options as layer_specs
+from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.keras._backend import keras
 from tesla_lab.keras.attention import SparseAttention
 from tesla_lab.keras.tt_dense import TTDense
@@ -38,7 +37,6 @@ from tesla_lab.tn.ranks import check_ranks
 
 __all__ = ["TensorNetwork", "Residual"]
 
-log = logging.getLogger(__name__)
 ops = keras.ops
 
 _KINDS = {"tt": "tt", "tensor_train": "tt", "ttlinear": "tt", "ttdense": "tt", "dense": "dense", "linear": "dense",
@@ -93,22 +91,6 @@ def _activation_layer(name: Any, **kwargs: Any) -> Any | None:
     return keras.layers.Activation(name, **kwargs)
 
 
-def _token_dim(width: int, num_heads: int) -> int:
-    """Largest token size ≤ 32 that divides ``width`` and is a multiple of ``num_heads`` (as the torch network)."""
-    for d in range(min(32, width // 2), 0, -1):
-        if width % d == 0 and d % num_heads == 0:
-            return d
-    raise ConfigError(f"cannot split {width} features into tokens for attention with num_heads={num_heads}; give "
-                      f"token_dim= (a divisor of {width} that num_heads divides) or use num_heads=1")
-
-
-def _check_dim(name: str, value: object, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer{' (or None)' if optional else ''}; got {value!r}")
-
-
 @keras.saving.register_keras_serializable(package="tesla")
 class TensorNetwork(keras.Model):
     """A Keras model ``input_dim → hidden_dim → ... → output_dim``: a first hidden layer (``TTDense`` when both sizes
@@ -129,10 +111,7 @@ class TensorNetwork(keras.Model):
                  input_layer: str = "auto", output_activation: str | None = None,
                  layers: Sequence[dict[str, Any]] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for name, value in (("input_dim", input_dim), ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
-            _check_dim(name, value)
-        if input_layer not in ("auto", "tt", "dense"):
-            raise ConfigError(f"input_layer must be 'auto', 'tt' or 'dense'; got {input_layer!r}")
+        layer_specs.check_network_args(input_dim, hidden_dim, output_dim, input_layer)
         self._check_rank(tt_rank)
         self.input_dim, self.hidden_dim, self.output_dim = input_dim, hidden_dim, output_dim
         self.tt_rank, self.activation_name, self.dropout_rate = tt_rank, activation, dropout
@@ -142,15 +121,7 @@ class TensorNetwork(keras.Model):
         self._loss_name: Any = None
         self.body: list[Any] = []
         self._width = input_dim
-        first = "tt" if input_layer in ("auto", "tt") else "dense"
-        try:
-            self._append({"kind": first, "units": hidden_dim})
-        except FactorizationError:
-            if input_layer == "tt":
-                raise
-            log.info("input layer %d→%d kept dense: the sizes do not factorize for a tensor train",
-                     input_dim, hidden_dim)
-            self._append({"kind": "dense", "units": hidden_dim})
+        layer_specs.append_input_layer(self._append, input_layer, input_dim, hidden_dim)
         self.head = keras.layers.Dense(output_dim, activation=output_activation, name="output")
         for spec in layers:
             self.add_layer(**spec)
@@ -178,23 +149,13 @@ class TensorNetwork(keras.Model):
         if self.built:
             raise ConfigError("cannot add layers to a built TensorNetwork (its weights exist); add every layer "
                               "before the first call, compile()/fit(), or build a new model")
-        for name, value in (("units", units), ("input_dim", input_dim), ("hidden_dim", hidden_dim),
-                            ("output_dim", output_dim)):
-            _check_dim(f"add_layer: {name}", value, optional=True)
-        for name, flag in (("checkpoint_gradients", checkpoint_gradients), ("data_parallel", data_parallel),
-                           ("model_parallel", model_parallel)):
-            if not isinstance(flag, bool):
-                raise ConfigError(f"add_layer: {name} must be True or False; got {flag!r}")
+        recorded = layer_specs.check_add_layer(
+            self._width, len(self._specs), units=units, input_dim=input_dim, hidden_dim=hidden_dim,
+            output_dim=output_dim, checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
+            data_parallel=data_parallel, model_parallel=model_parallel)
         if mixed_precision is not False and mixed_precision not in _POLICIES:
             raise ConfigError(f"add_layer: mixed_precision must be True, False, 'bf16' or 'fp16'; got "
                               f"{mixed_precision!r}")
-        if units is not None and output_dim is not None and units != output_dim:
-            raise ConfigError(f"add_layer: units={units} and output_dim={output_dim} both give the layer's output "
-                              "width; pass one of them")
-        if input_dim is not None and input_dim != self._width:
-            raise ShapeError(f"add_layer(input_dim={input_dim}) does not match the previous layer "
-                             f"hidden{len(self._specs)}, which outputs {self._width} features; pass "
-                             f"input_dim={self._width} (or leave it out)")
         if isinstance(kind, keras.layers.Layer):
             spec: dict[str, Any] = {"kind": "layer", "layer": kind}
         elif isinstance(kind, str) and kind in _TORCH_ONLY:
@@ -208,27 +169,16 @@ class TensorNetwork(keras.Model):
                     "units": units, "tt_rank": tt_rank, "activation": activation, "attention_type": attention_type,
                     "num_heads": num_heads, "window": window, "block_size": block_size, "token_dim": token_dim,
                     "dropout": dropout, "batch_norm": batch_norm}
-        spec.update(input_dim=input_dim, hidden_dim=hidden_dim, output_dim=output_dim,
-                    checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
-                    data_parallel=data_parallel, model_parallel=model_parallel)
+        spec.update(recorded)
         self._append(spec)
         self._specs.append(spec)
         return self
 
     # ------------------------------------------------------------------ building blocks
-    def _widths(self, spec: dict[str, Any]) -> list[int]:
-        out = spec.get("output_dim") or spec.get("units")
-        hidden = spec.get("hidden_dim")
-        if out is None:
-            return [hidden] if hidden is not None else ([] if spec["kind"] == "attention" else [self.hidden_dim])
-        return [hidden, out] if hidden is not None else [out]
-
     def _layer(self, kind: str, width: int, units: int, spec: dict[str, Any], **kw: Any) -> list[Any]:
         """One hidden layer ``width → units`` with its batch norm, activation and dropout."""
-        act = spec.get("activation", "inherit")
-        act = self.activation_name if act == "inherit" else act
-        dropout = self.dropout_rate if spec.get("dropout") is None else spec["dropout"]
-        batch_norm = self.batch_norm if spec.get("batch_norm") is None else spec["batch_norm"]
+        act, dropout, batch_norm = layer_specs.layer_settings(spec, self.activation_name, self.dropout_rate,
+                                                              self.batch_norm)
         if kind == "tt":
             rank = spec.get("tt_rank") or self.tt_rank
             self._check_rank(rank)
@@ -270,18 +220,18 @@ class TensorNetwork(keras.Model):
             parts: list[Any] = []
             if kind == "attention":
                 heads = spec.get("num_heads", 2)
-                token = spec.get("token_dim") or _token_dim(width, heads)
+                token = spec.get("token_dim") or layer_specs.token_dim(width, heads)
                 if width % token:
                     raise ShapeError(f"add_layer(token_dim={token}) does not divide the width {width}; pass a "
                                      f"divisor of {width}")
                 attn = SparseAttention(token, heads, attention_type=spec.get("attention_type") or "local",
                                        window=spec.get("window", 2), block_size=spec.get("block_size", 4), **kw)
                 parts = [Residual([attn])]
-            new_width, ffn = width, []
-            for units in self._widths(spec):  # attention: the optional feed-forward block after it
+            new_width, ffn, widths = width, [], layer_specs.block_widths(spec, self.hidden_dim)
+            for units in widths:  # attention: the optional feed-forward block after it
                 ffn += self._layer("tt" if kind == "attention" else kind, new_width, units, spec, **kw)
                 new_width = units
-            if len(self._widths(spec)) == 2 and new_width == width:
+            if len(widths) == 2 and new_width == width:
                 ffn = [Residual(ffn)]  # input_dim → hidden_dim → output_dim == input_dim: x + f(x), as in torch
             return parts + ffn, new_width
         if spec.get("output_dim") not in (None, width):
@@ -313,7 +263,7 @@ class TensorNetwork(keras.Model):
     # ------------------------------------------------------------------ options, training
     def layer_flags(self) -> dict[str, tuple[str, ...]]:
         """The options each added layer was given, by name (``hidden1`` is the first :meth:`add_layer`)."""
-        return layer_flags(self._specs)
+        return layer_specs.layer_flags(self._specs)
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, **kwargs: Any) -> None:
         self._loss_name = loss

@@ -11,7 +11,6 @@ True
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from tesla_lab._layer_options import layer_flags
+from tesla_lab import _layer_options as layer_specs
 from tesla_lab._registry import Registry
-from tesla_lab.errors import ConfigError, FactorizationError, ShapeError
+from tesla_lab.errors import ConfigError, ShapeError
 from tesla_lab.nn.activations import get_activation
 from tesla_lab.nn.attention import SparseAttention
 from tesla_lab.nn.layers import BatchNorm, Dropout
@@ -37,8 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from tesla_lab.train import History
 
 __all__ = ["TensorNetwork", "Residual"]
-
-log = logging.getLogger(__name__)
 
 LAYER_KINDS: Registry[str] = Registry("layer kind")
 for _kind, *_aliases in (("tt", "tensor_train", "ttlinear"), ("dense", "linear"), ("attention", "sparse_attention"),
@@ -63,17 +60,6 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.module(x)
-
-
-def _token_dim(width: int, num_heads: int) -> int:
-    """Largest token size ≤ 32 that divides ``width`` and is a multiple of ``num_heads`` (at least 2 tokens)."""
-    for d in range(min(32, width // 2), 0, -1):
-        if width % d == 0 and d % num_heads == 0:
-            return d
-    raise ConfigError(
-        f"cannot split {width} features into tokens for attention with num_heads={num_heads}; give token_dim= "
-        f"(a divisor of {width} that num_heads divides) or use num_heads=1"
-    )
 
 
 class TensorNetwork(Model):
@@ -114,11 +100,7 @@ class TensorNetwork(Model):
         output_activation: str | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("input_dim", input_dim), ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-        if input_layer not in ("auto", "tt", "dense"):
-            raise ConfigError(f"input_layer must be 'auto', 'tt' or 'dense'; got {input_layer!r}")
+        layer_specs.check_network_args(input_dim, hidden_dim, output_dim, input_layer)
         self._check_rank(tt_rank)
         self.input_dim, self.hidden_dim, self.output_dim = input_dim, hidden_dim, output_dim
         self.tt_rank = tt_rank
@@ -134,15 +116,7 @@ class TensorNetwork(Model):
         self._fit_strategy: str | None = None
         self.body = nn.Sequential()
         self._width = input_dim
-        first = "tt" if input_layer in ("auto", "tt") else "dense"
-        try:
-            self._append({"kind": first, "units": hidden_dim})
-        except FactorizationError:
-            if input_layer == "tt":
-                raise
-            log.info("input layer %d→%d kept dense: the sizes do not factorize for a tensor train",
-                     input_dim, hidden_dim)
-            self._append({"kind": "dense", "units": hidden_dim})
+        layer_specs.append_input_layer(self._append, input_layer, input_dim, hidden_dim)
         self.out_act = get_activation(output_activation)
         self.head = nn.Linear(self._width, output_dim)
 
@@ -203,22 +177,10 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         if getattr(self, "_optimizer", None) is not None:
             raise ConfigError("cannot add layers after training started (the optimizer holds the old parameters); "
                               "add every layer before compile()/fit(), or build a new model")
-        for name, value in (("units", units), ("input_dim", input_dim), ("hidden_dim", hidden_dim),
-                            ("output_dim", output_dim)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(f"add_layer: {name} must be a positive integer (or None); got {value!r}")
-        for name, flag in (("checkpoint_gradients", checkpoint_gradients), ("data_parallel", data_parallel),
-                           ("model_parallel", model_parallel)):
-            if not isinstance(flag, bool):
-                raise ConfigError(f"add_layer: {name} must be True or False; got {flag!r}")
-        if units is not None and output_dim is not None and units != output_dim:
-            raise ConfigError(f"add_layer: units={units} and output_dim={output_dim} both give the layer's output "
-                              "width; pass one of them")
-        if input_dim is not None and input_dim != self._width:
-            raise ShapeError(
-                f"add_layer(input_dim={input_dim}) does not match the previous layer hidden{len(self.body) - 1}, "
-                f"which outputs {self._width} features; pass input_dim={self._width} (or leave it out)"
-            )
+        recorded = layer_specs.check_add_layer(
+            self._width, len(self._specs), units=units, input_dim=input_dim, hidden_dim=hidden_dim,
+            output_dim=output_dim, checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
+            data_parallel=data_parallel, model_parallel=model_parallel)
         if isinstance(kind, nn.Module):
             spec: dict[str, Any] = {"kind": "module", "module": kind}
             if hidden_dim is not None:
@@ -230,28 +192,15 @@ outputs 10 features; pass input_dim=10 (or leave it out)
                     "attention_type": attention_type, "num_heads": num_heads, "window": window,
                     "block_size": block_size, "token_dim": token_dim, "sparsity": sparsity, "dropout": dropout,
                     "batch_norm": batch_norm}
-        spec.update(input_dim=input_dim, hidden_dim=hidden_dim, output_dim=output_dim,
-                    checkpoint_gradients=checkpoint_gradients, mixed_precision=mixed_precision,
-                    data_parallel=data_parallel, model_parallel=model_parallel)
+        spec.update(recorded)
         self._append(spec)
         self._specs.append(spec)
         self.head = nn.Linear(self._width, self.output_dim)
         return self
 
-    def _widths(self, spec: dict[str, Any]) -> list[int]:
-        """Output widths of the layers of a tt/dense/sparse (or attention feed-forward) block."""
-        out = spec.get("output_dim") or spec.get("units")
-        hidden = spec.get("hidden_dim")
-        if out is None:
-            return [hidden] if hidden is not None else ([] if spec["kind"] == "attention" else [self.hidden_dim])
-        return [hidden, out] if hidden is not None else [out]
-
     def _layer(self, kind: str, width: int, units: int, spec: dict[str, Any]) -> list[nn.Module]:
         """One hidden layer ``width → units`` of ``kind`` with its normalization, activation and dropout."""
-        act = spec.get("activation", "inherit")
-        act = self.activation if act == "inherit" else act
-        dropout = self.dropout if spec.get("dropout") is None else spec["dropout"]
-        batch_norm = self.batch_norm if spec.get("batch_norm") is None else spec["batch_norm"]
+        act, dropout, batch_norm = layer_specs.layer_settings(spec, self.activation, self.dropout, self.batch_norm)
         if kind == "tt":
             rank = spec.get("tt_rank") or self.tt_rank
             self._check_rank(rank)
@@ -277,12 +226,12 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         elif kind in ("tt", "dense", "sparse", "attention"):
             if kind == "attention":
                 heads = spec.get("num_heads", 2)
-                token = spec.get("token_dim") or _token_dim(width, heads)
+                token = spec.get("token_dim") or layer_specs.token_dim(width, heads)
                 pattern = spec.get("attention_type") or "local"
                 attn = SparseAttention(token, heads, attention_type=ATTENTION_ALIASES.get(pattern, pattern),
                                        window=spec.get("window", 2), block_size=spec.get("block_size", 4))
                 parts = [Residual(attn)]
-            widths = self._widths(spec)
+            widths = layer_specs.block_widths(spec, self.hidden_dim)
             ffn: list[nn.Module] = []
             for units in widths:  # attention: the optional feed-forward block after it
                 ffn += self._layer("tt" if kind == "attention" else kind, new_width, units, spec)
@@ -344,7 +293,7 @@ outputs 10 features; pass input_dim=10 (or leave it out)
         >>> TensorNetwork(16, 16, 2).add_layer("dense", 8, checkpoint_gradients=True).layer_flags()
         {'hidden1': ('checkpoint_gradients',)}
         """
-        return layer_flags(self._specs)
+        return layer_specs.layer_flags(self._specs)
 
     def _parallel_flags(self) -> tuple[bool, bool]:
         return (any(spec.get("data_parallel") for spec in self._specs),

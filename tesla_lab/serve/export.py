@@ -208,6 +208,17 @@ def _check_target(out: Path, overwrite: bool) -> None:
                                   "previous export; overwrite=True only replaces exports. Choose another directory")
 
 
+def _seal(tmp: Path, meta: dict[str, Any]) -> None:
+    """Record each file of the export folder ``tmp`` in ``meta["files"]`` (SHA-256, size), write ``meta`` there as
+    :data:`METADATA_FILE`, and fsync every file, so that :func:`_publish` moves a complete export."""
+    for f in sorted(p for p in tmp.iterdir() if p.is_file()):
+        meta["files"][f.name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+    (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
 def _publish(tmp: Path, out: Path) -> None:
     """Move ``tmp`` to ``out``; a previous export there is swapped out first and deleted after."""
     old = None
@@ -405,12 +416,7 @@ def export_model(
         meta["formats"]["torchscript"] = {"status": "ok", "file": TORCHSCRIPT_FILE, "method": "torch.jit.trace"}
         if "onnx" in formats:
             meta["formats"]["onnx"] = _export_onnx(traced, x, tmp / ONNX_FILE, opset, out0, rtol, atol)
-        for f in sorted(p for p in tmp.iterdir() if p.is_file()):
-            meta["files"][f.name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
-        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
+        _seal(tmp, meta)
         _publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

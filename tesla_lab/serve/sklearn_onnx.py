@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import logging
 import os
 import tempfile
@@ -53,17 +52,16 @@ from tesla_lab.serve._deps import require
 from tesla_lab.serve.export import (
     FORMAT_NAME,
     FORMAT_VERSION,
-    METADATA_FILE,
     ONNX_FILE,
     ExportInfo,
     _check_target,
     _json_safe,
     _publish,
+    _seal,
     _versions,
 )
 from tesla_lab.serve.monitor import reference_profile
 from tesla_lab.serve.onnx_pipeline import Op, split_pipeline
-from tesla_lab.store.artifacts import sha256_file
 
 __all__ = ["export_sklearn", "check_convertible", "OnnxModule", "load_onnx"]
 
@@ -318,12 +316,7 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
         _verify(family, got, want, classifier)
         meta["formats"]["onnx"] = {"status": "ok", "file": ONNX_FILE, "opset": _OPSET, "exporter": "skl2onnx",
                                    "verified_with": "onnxruntime", "checked_rows": len(x)}
-        for f in sorted(p for p in tmp.iterdir() if p.is_file()):
-            meta["files"][f.name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
-        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, allow_nan=False), encoding="utf-8")
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
+        _seal(tmp, meta)
         _check_target(out, overwrite)
         _publish(tmp, out)
     except BaseException:

@@ -41,7 +41,7 @@ from typing import Any
 
 from tesla_lab.errors import ConfigError, NotFoundError, StoreError
 from tesla_lab.store.alembic_run import stored_version, upgrade
-from tesla_lab.store.connections import ThreadConnections
+from tesla_lab.store.connections import ThreadConnections, _savepoint
 from tesla_lab.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tesla_lab.store.sessions import SessionMarkers
 from tesla_lab.store.sqlite_errors import _is_corrupt, _is_disk_problem, _is_locked, _StoreErrors
@@ -308,19 +308,8 @@ class Database(_StoreErrors, ThreadConnections):
         conn = self.connection()
         local = self._local
         if local.depth > 0:
-            name = f"tesla_sp{local.depth}"
-            conn.execute(f"SAVEPOINT {name}")
-            local.depth += 1
-            try:
+            with _savepoint(conn, local):
                 yield conn
-            except BaseException:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-                raise
-            else:
-                conn.execute(f"RELEASE {name}")
-            finally:
-                local.depth -= 1
             return
         if self.read_only:
             raise self._read_only_error("cannot write")

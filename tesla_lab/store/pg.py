@@ -30,7 +30,7 @@ from typing import Any
 
 from tesla_lab.errors import ConfigError, MissingDependencyError, StoreError
 from tesla_lab.store.alembic_run import stored_version, upgrade
-from tesla_lab.store.connections import ThreadConnections
+from tesla_lab.store.connections import ThreadConnections, _savepoint
 from tesla_lab.store.location import redact_url
 from tesla_lab.store.pg_sql import pg_params, row_factory, to_pg
 from tesla_lab.store.schema import MIGRATIONS
@@ -198,20 +198,8 @@ class PgDatabase(ThreadConnections):
         conn = self.connection()
         local = self._local
         if local.depth > 0:
-            name = f"tesla_sp{local.depth}"
-            conn.execute(f"SAVEPOINT {name}")
-            local.depth += 1
-            try:
+            with _savepoint(conn, local):
                 yield conn
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
-                raise
-            else:
-                conn.execute(f"RELEASE SAVEPOINT {name}")
-            finally:
-                local.depth -= 1
             return
         local.depth = 1
         try:  # one round trip: begin, bound the wait, take the store's write lock

@@ -67,7 +67,7 @@ def throttled_auth_provider(token: str, throttle: Throttle | None = None) -> Any
     import tornado.escape
     from panel.auth import BasicAuthProvider, BasicLoginHandler
 
-    from tesla_lab.ui.offline import LOGIN_TEMPLATE, LOGOUT_TEMPLATE
+    from tesla_lab.ui.offline import LOGIN_TEMPLATE, LOGOUT_TEMPLATE, auth_template
 
     throttle = throttle or Throttle()
     expected = token.encode()
@@ -97,10 +97,15 @@ def throttled_auth_provider(token: str, throttle: Throttle | None = None) -> Any
             self.redirect(self.request.path + "?error=" + tornado.escape.url_escape("Invalid username or password!"))
 
     class ThrottledAuthProvider(BasicAuthProvider):
+        def __init__(self) -> None:
+            super().__init__()  # Panel's pages, replaced by ours: they extend a base Panel's loader cannot find
+            self._login_template = auth_template(LOGIN_TEMPLATE)
+            self._logout_template = auth_template(LOGOUT_TEMPLATE)
+
         @property
         def login_handler(self) -> Any:
             ThrottledLoginHandler._login_endpoint = self._login_endpoint
             ThrottledLoginHandler._login_template = self._login_template
             return ThrottledLoginHandler
 
-    return ThrottledAuthProvider(login_template=str(LOGIN_TEMPLATE), logout_template=str(LOGOUT_TEMPLATE))
+    return ThrottledAuthProvider()

@@ -15,6 +15,7 @@ from tesla_lab.workflow.config import TASK_CHOICES, TrainConfig
 from tesla_lab.workflow.datasets import (
     DataSource,
     dataset_target,
+    frame_source,
     last_dataset,
     load_dataset,
     parse_ref,
@@ -51,7 +52,8 @@ __all__ = [
     "create_project", "add_starter_notebooks", "template_notebook", "STARTER_NOTEBOOKS",
     "EvaluationResult", "DeployResult", "evaluate_model", "deploy_model", "load_registered",
     "add_deploy_hook", "remove_deploy_hook", "DEPLOY_STAGES",
-    "DataSource", "resolve_data", "load_dataset", "snapshot_source", "parse_ref", "last_dataset", "dataset_target",
+    "DataSource", "resolve_data", "frame_source", "load_dataset", "snapshot_source", "parse_ref", "last_dataset",
+    "dataset_target",
     "PreparedData", "prepare", "detect_task", "column_kinds", "build_pipeline",
     "ModelTraining", "ModelEvaluation", "ModelDeployment", "TrainedModel", "Deployment", "open_stage_project",
     "pipeline_dir",

@@ -30,8 +30,8 @@ from tesla_lab.errors import ConfigError, DataError
 from tesla_lab.store import DatasetVersion, Project
 from tesla_lab.store.datasets import check_dataset_name
 
-__all__ = ["DataSource", "parse_ref", "resolve_data", "load_dataset", "snapshot_source", "dataset_target",
-           "last_dataset", "remember_dataset"]
+__all__ = ["DataSource", "parse_ref", "resolve_data", "frame_source", "load_dataset", "snapshot_source",
+           "dataset_target", "last_dataset", "remember_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +165,26 @@ def resolve_data(project: Project, spec: str | None = None) -> DataSource:
     samples = ", ".join(data.list_samples())
     raise DataError(f"dataset {spec!r} is not a dataset of this project ({', '.join(stored) or 'none yet'}), a file, "
                     f"or a sample ({samples}); load data with `tesla load -d FILE -o NAME`")
+
+
+def frame_source(data: Any, dataset: str | None, name: str, *, option: str = "the dataset option") -> DataSource:
+    """A :class:`DataSource` for a DataFrame passed as ``data=``, to be stored as ``dataset`` (a name, no
+    ``@VERSION``) or else ``name``; ``option`` names where ``dataset`` came from, in the errors. Nothing is written.
+
+    >>> frame_source(pd.DataFrame({"x": [1.0]}), None, "mine").name
+    'mine'
+    >>> frame_source(pd.DataFrame({"x": [1.0]}), "d@2", "mine", option="the config's dataset")
+    Traceback (most recent call last):
+    ...
+    tesla_lab.errors.ConfigError: with data= the config's dataset is the name to store it under, without \
+'@VERSION'; got 'd@2'
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ConfigError(f"data must be a pandas DataFrame (or leave it out and set {option}); got "
+                          f"{type(data).__name__}")
+    if dataset is not None and "@" in dataset:
+        raise ConfigError(f"with data= {option} is the name to store it under, without '@VERSION'; got {dataset!r}")
+    return DataSource(frame=data, kind="frame", name=dataset or name, version=None, origin="DataFrame")
 
 
 def snapshot_source(project: Project, source: DataSource, name: str | None = None, message: str = "") -> DataSource:

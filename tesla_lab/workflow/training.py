@@ -39,7 +39,7 @@ from tesla_lab.train.distributed import distributed_env
 from tesla_lab.train.launch import lost_peer_cause
 from tesla_lab.utils import set_seed
 from tesla_lab.workflow.config import TrainConfig
-from tesla_lab.workflow.datasets import DataSource, resolve_data, snapshot_source
+from tesla_lab.workflow.datasets import DataSource, frame_source, resolve_data, snapshot_source
 from tesla_lab.workflow.iterations import apply_iterations
 from tesla_lab.workflow.preprocess import PreparedData, prepare
 
@@ -166,13 +166,7 @@ def train_model(
             raise ConfigError(f"run {run.id[:8]} ({run.name}) has already ended ({run.status}); train into a queued "
                               "run or leave run= out for a new one")
     if data is not None:
-        if not isinstance(data, pd.DataFrame):
-            raise ConfigError(f"data must be a pandas DataFrame (or leave it out and set config.dataset); got "
-                              f"{type(data).__name__}")
-        if cfg.dataset is not None and "@" in cfg.dataset:
-            raise ConfigError(f"with data= the config's dataset is the name to store it under, without '@VERSION'; "
-                              f"got {cfg.dataset!r}")
-        source = DataSource(frame=data, kind="frame", name=cfg.dataset or name, version=None, origin="DataFrame")
+        source = frame_source(data, cfg.dataset, name, option="the config's dataset")
     else:
         source = resolve_data(project, cfg.dataset)
     target = cfg.target or source.target or str(source.frame.columns[-1])

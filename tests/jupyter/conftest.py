@@ -47,3 +47,22 @@ def _write_template(path, source="epochs = 3\nrank = 8\ndataset = 'digits'\nlr: 
 def write_template():
     """Write a papermill-parameterized notebook at a path: a `parameters` cell, then one cell that uses them."""
     return _write_template
+
+
+# -- calling the REST handlers under /tesla-lab/ (imported by the test modules; jp_fetch is their fixture)
+async def fetch_json(jp_fetch, *parts, **kwargs):
+    """``(status code, decoded JSON body)`` of a request to ``/tesla-lab/<parts>``."""
+    response = await jp_fetch("tesla-lab", *parts, **kwargs)
+    return response.code, json.loads(response.body)
+
+
+async def expect_error(jp_fetch, code, match, *parts, **kwargs):
+    """Request ``/tesla-lab/<parts>``, assert it fails with ``code`` and a message containing ``match``; return it."""
+    import tornado.httpclient  # jupyter_server's: only where these tests can run
+
+    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+        await jp_fetch("tesla-lab", *parts, **kwargs)
+    assert info.value.code == code
+    message = json.loads(info.value.response.body)["message"]
+    assert match in message, message
+    return message

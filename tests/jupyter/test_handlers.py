@@ -9,20 +9,7 @@ import pytest
 import tornado.httpclient
 
 from tesla_lab.store import Project
-
-
-async def fetch_json(jp_fetch, *parts, **kwargs):
-    response = await jp_fetch("tesla-lab", *parts, **kwargs)
-    return response.code, json.loads(response.body)
-
-
-async def expect_error(jp_fetch, code, match, *parts, **kwargs):
-    with pytest.raises(tornado.httpclient.HTTPClientError) as info:
-        await jp_fetch("tesla-lab", *parts, **kwargs)
-    assert info.value.code == code
-    message = json.loads(info.value.response.body)["message"]
-    assert match in message, message
-    return message
+from tests.jupyter.conftest import expect_error, fetch_json
 
 
 async def test_overview_lists_a_running_run_with_its_key_metric_and_progress(jp_fetch, project):

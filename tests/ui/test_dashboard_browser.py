@@ -7,38 +7,15 @@ playwright package (never `playwright install`); without them the test is skippe
 
 import os
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 import requests
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
+from tests.ui.conftest import screenshot, wait_live
 
 pytestmark = pytest.mark.slow
 PROJECT: dict[str, str] = {}  # the served project's folder (set by the dashboard fixture)
-
-
-def _skip(reason: str) -> None:
-    warnings.warn(f"BROWSER TEST SKIPPED: {reason}", stacklevel=2)
-    pytest.skip(f"BROWSER TEST SKIPPED: {reason}")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _skip(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium` (see .ci/run)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _skip("the playwright package is missing; pip install 'tesla-lab[test]'")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +29,7 @@ def dashboard(tmp_path_factory):
     finally:
         os.environ.pop("TESLA_DEMO_DIR") if old is None else os.environ.__setitem__("TESLA_DEMO_DIR", old)
     url = f"http://127.0.0.1:{server.port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/liveness", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the dashboard did not come up within 60 s"
-        time.sleep(0.2)
+    wait_live(url)
     yield url
     server.stop()
 
@@ -70,8 +39,7 @@ def _tab(page, name):
 
 
 def _shot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"))
+    screenshot(page, f"dashboard-{name}")
 
 
 def _set(page, css, value):
@@ -80,10 +48,10 @@ def _set(page, css, value):
     field.press("Enter")
 
 
-def test_dashboard_end_to_end(browser, dashboard):
+def test_dashboard_end_to_end(chromium, dashboard):
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)
     page.goto(dashboard + "/", timeout=60_000)
 
@@ -162,7 +130,7 @@ def _curve_steps(page):
         "el => (el.data.find(t => t.name === 'loss') || el.data[0]).x")
 
 
-def test_stop_resume_crash_and_a_finished_run_in_the_browser(browser, dashboard):
+def test_stop_resume_crash_and_a_finished_run_in_the_browser(chromium, dashboard):
     """Stop -> Resume gives one run with a continuous curve; kill -9 of the worker shows `crashed`; Resume is
     disabled for a finished run."""
     import re
@@ -170,7 +138,7 @@ def test_stop_resume_crash_and_a_finished_run_in_the_browser(browser, dashboard)
 
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)
     page.goto(dashboard + "/", timeout=60_000)
     page.get_by_role("button", name="Load sample").click(timeout=60_000)
@@ -252,7 +220,7 @@ def test_stop_resume_crash_and_a_finished_run_in_the_browser(browser, dashboard)
     page.close()
 
 
-def test_one_project_fresh_views_monitor_and_explore_in_the_browser(browser, dashboard):
+def test_one_project_fresh_views_monitor_and_explore_in_the_browser(chromium, dashboard):
     """The header names the project; Data's Preview sits at the top after a second load and relative paths are
     the project's; Explore opens on an informative column; a run started with the CLI appears in Train's list and
     in Runs without a click; Monitor: a neutral hint without a server, `exported` right after an export."""
@@ -264,7 +232,7 @@ def test_one_project_fresh_views_monitor_and_explore_in_the_browser(browser, das
     from tesla_lab.store import Project
 
     project = Project(PROJECT["path"])
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
     page.set_default_timeout(30_000)
     page.goto(dashboard + "/", timeout=60_000)
     expect(page.locator(".tesla-project-path")).to_contain_text(f"project {project.path}", timeout=30_000)

@@ -6,41 +6,16 @@ test neither hangs nor depends on this machine's network. Screenshots go to test
 """
 
 import os
-import time
-import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import requests
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
+from tests.ui.conftest import screenshot, wait_live
 
 pytestmark = pytest.mark.slow
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def _skip(reason: str) -> None:
-    warnings.warn(f"BROWSER TEST SKIPPED: {reason}", stacklevel=2)
-    pytest.skip(f"BROWSER TEST SKIPPED: {reason}")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        _skip(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium` (see .ci/run)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _skip("the playwright package is missing; pip install 'tesla-lab[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _serve(tmp_path: Path, token: str | None):
@@ -50,15 +25,8 @@ def _serve(tmp_path: Path, token: str | None):
     project = Project.init(tmp_path / "offline", name="offline")
     server = serve_dashboard(project, port=0, threaded=True, token=token, sample=None)
     url = f"http://127.0.0.1:{server.port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/liveness", timeout=2).ok:
-                return server, url
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the dashboard did not come up within 60 s"
-        time.sleep(0.2)
+    wait_live(url)
+    return server, url
 
 
 def _recording_page(browser):
@@ -80,8 +48,7 @@ def _outside(seen: list[str]) -> list[str]:
 
 
 def _shot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"offline-{name}.png"))
+    screenshot(page, f"offline-{name}")
 
 
 def test_the_dashboard_requests_nothing_outside_the_machine(chromium, tmp_path):

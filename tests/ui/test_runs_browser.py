@@ -9,9 +9,9 @@ import json
 import time
 
 import pytest
-import requests
 
-from tests.ui.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM, _skip, _tab
+from tests.ui.conftest import screenshot, wait_live
+from tests.ui.test_dashboard_browser import _tab
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +47,7 @@ def _fill(project):
 
 
 @pytest.fixture(scope="module")
-def runs_dashboard(tmp_path_factory):
-    if not CHROMIUM.exists():
-        _skip(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium` (see .ci/run)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _skip("the playwright package is missing; pip install 'tesla-lab[test]'")
+def runs_dashboard(tmp_path_factory, chromium):
     from tesla_lab.store import Project
     from tesla_lab.ui.serve import serve_dashboard
 
@@ -61,26 +55,14 @@ def runs_dashboard(tmp_path_factory):
     ids = _fill(project)
     server = serve_dashboard(project, port=0, threaded=True, sample=None)
     url = f"http://127.0.0.1:{server.port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/liveness", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the dashboard did not come up within 60 s"
-        time.sleep(0.2)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser, url, project, ids
-        browser.close()
+    wait_live(url)
+    yield chromium, url, project, ids
     server.stop()
 
 
 def _shot(page, name, part=None):
     """A screenshot of the window, or of ``part`` (a locator: scrolled into view, the whole element)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (part or page).screenshot(path=str(ARTIFACTS / f"runs-{name}.png"))
+    screenshot(part or page, f"runs-{name}")
 
 
 def _until(page, check, what, seconds=20):

@@ -8,6 +8,7 @@ import requests
 from tesla_lab.errors import ConfigError
 from tesla_lab.store import Project
 from tesla_lab.ui import serve
+from tests.ui.conftest import wait_live
 
 
 def test_access_rules():
@@ -34,25 +35,17 @@ def test_main_refuses_a_public_address_without_a_token(tmp_path, caplog, monkeyp
         serve.serve_dashboard(tmp_path, host="0.0.0.0")
 
 
-def _wait_live(port, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/liveness", timeout=2).ok:
-                return True
-        except requests.RequestException:
-            time.sleep(0.2)
-    return False
-
-
 def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
     project = Project.init(tmp_path, name="secured")
     server = serve.serve_dashboard(project, port=0, token="s3cret-token", threaded=True, sample="iris")
     try:
-        assert _wait_live(server.port)
         base = f"http://127.0.0.1:{server.port}"
+        wait_live(base)
         anonymous = requests.get(base + "/", allow_redirects=False, timeout=30)
         assert anonymous.status_code == 302 and "login" in anonymous.headers["Location"]
+        login = requests.get(base + "/login", timeout=30).text  # our page (auth_base.html + login.html)
+        assert "<title>TESLA Lab | Login</title>" in login and 'action="./login" method="post"' in login
+        assert ".errormessage { color: #c00;" in login and "cdn.holoviz.org" not in login
         with requests.Session() as session:
             wrong = session.post(base + "/login", data={"username": "me", "password": "nope"}, timeout=30)
             assert "Invalid username or password" in wrong.text or "error" in wrong.url
@@ -67,6 +60,10 @@ def test_a_token_puts_the_dashboard_behind_a_login(tmp_path):
             session.post(base + "/login", data={"username": "me", "password": "s3cret-token"}, timeout=30)
             page = session.get(base + "/", timeout=60)
             assert page.status_code == 200 and "TESLA Lab: secured" in page.text
+            logout = session.get(base + "/logout", timeout=30).text
+            assert "<title>TESLA Lab | Logged out</title>" in logout and "You are logged out." in logout
+            assert 'action="./login" method="get"' in logout and ".errormessage { color: #c00;" in logout
+            assert session.get(base + "/", allow_redirects=False, timeout=30).status_code == 302  # cookie cleared
     finally:
         server.stop()
 
@@ -94,8 +91,8 @@ def test_the_served_project_is_told_at_project_json(tmp_path):
     project = Project.init(tmp_path / "shown", name="shown")
     server = serve.serve_dashboard(project, port=0, threaded=True, sample=None, warm_worker=False)
     try:
-        assert _wait_live(server.port)
         base = f"http://127.0.0.1:{server.port}"
+        wait_live(base)
         assert requests.get(base + serve.PROJECT_ENDPOINT, timeout=30).json() == {"name": "shown",
                                                                                    "path": str(project.path)}
     finally:

@@ -15,18 +15,7 @@ import requests
 from tesla_lab.store import Project
 from tesla_lab.ui import app as app_module
 from tesla_lab.ui import serve
-
-
-def _wait_live(base, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/liveness", timeout=2).ok:
-                return True
-        except requests.RequestException:
-            time.sleep(0.2)
-    return False
-
+from tests.ui.conftest import wait_live
 
 # a client in its own process (as a browser is): it asks for /liveness until its stdin closes, then prints how long
 # each answer took
@@ -62,7 +51,7 @@ def test_the_dashboard_answers_within_a_second_while_a_pathological_upload_is_pa
     server = serve.serve_dashboard(Project.init(tmp_path / "p"), port=0, threaded=True, sample="iris")
     base = f"http://127.0.0.1:{server.port}"
     try:
-        assert _wait_live(base)
+        wait_live(base, timeout=90.0)
         assert requests.get(base + "/", timeout=120).status_code == 200  # a browser session: its pages are built
         page = apps[0].pages["Data"]
         from tesla_lab.data.isolated import load_isolated
