@@ -104,11 +104,9 @@ def _slow_text_values(seconds=0.5):
             time.sleep(seconds)
         return original(self, events)
 
-    TextInput._process_events = slow
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TextInput, "_process_events", slow)
         yield
-    finally:
-        del TextInput._process_events  # the inherited method again
 
 
 def _row(page, text):
