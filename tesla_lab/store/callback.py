@@ -181,9 +181,12 @@ class StoreCallback(Callback):
             return
         if self.signals is not None:
             self.signals.on_train_end(trainer, logs)
+        # a stopped run can be resumed from its end; unless this fit trained no epoch (stopped before its first
+        # step): then its state is the checkpoint it resumed from, or an untrained model (resume starts over)
         if (self.checkpoint_every or self.stopped_by_signal) and trainer.stop_training and (
+                trainer.epochs_done > trainer.initial_epoch) and (
                 not self.checkpoint_every or trainer.epochs_done % self.checkpoint_every):
-            self._store_checkpoint(trainer, trainer.epochs_done)  # a stopped run can be resumed from its end
+            self._store_checkpoint(trainer, trainer.epochs_done)
         if self.stopped_by_signal:
             logger.warning("run %s: stopped by %s after %d epochs; its checkpoint holds them (resume: tesla train "
                            "--resume %s)", self.run.id[:8], self.signals.received,  # type: ignore[union-attr]

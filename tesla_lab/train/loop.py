@@ -63,7 +63,11 @@ class _FitLoop:
                      scaler: torch.amp.GradScaler | None, loss_fn: Callable[..., torch.Tensor],
                      amp: torch.autocast | None, metrics: Sequence[StreamingMetric], batch_size: int, shuffle: bool,
                      generator: torch.Generator, batch_callbacks: Sequence[Callback]) -> tuple[torch.Tensor, int, int]:
-        """One pass over the data. Per step: gather, forward, backward, step, accumulate on device. No host sync."""
+        """One pass over the data. Per step: gather, forward, backward, step, accumulate on device. No host sync.
+
+        Returns ``(loss sum, samples seen, steps)``; ``steps == 0`` with the stop flag set means the epoch never
+        started (the caller does not count it).
+        """
         device = self.device
         strategy = self._strategy
         total = torch.zeros((), dtype=accumulator_dtype(device), device=device)  # type: ignore[arg-type]
@@ -81,13 +85,19 @@ class _FitLoop:
         check_every = (strategy.sync_stop_every or 0) if strategy.is_distributed else None
         seen = 0
         steps = 0
-        for xb, yb, n, weight in batches:
+        while True:
+            # the flag is read BEFORE the next batch is drawn: a stop before the first step leaves the epoch's
+            # shuffle (and a DataLoader's seed) undrawn, so the checkpoint of the epochs before it resumes exactly
             if check_every is None:
                 if self.stop_training:
                     break
             elif check_every and steps % check_every == 0 and strategy.any_stop(self.stop_training):
                 self.stop_training = True
                 break
+            batch = next(batches, None)
+            if batch is None:
+                break
+            xb, yb, n, weight = batch
             if amp is None:
                 out = model(xb)
                 loss = loss_fn(out, yb)

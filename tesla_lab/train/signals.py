@@ -37,7 +37,8 @@ class StopOnSignal(Callback):
     """Turn the first SIGINT / SIGTERM during ``fit`` into ``trainer.stop()``; ``received`` is its name then.
 
     The epoch in progress ends after the current step and counts as trained (its logs are written, with fewer
-    samples than a full epoch); a checkpoint written after it holds that state exactly.
+    samples than a full epoch); a checkpoint written after it holds that state exactly. A signal before the epoch's
+    first step ends training with the epoch before it: an epoch without a step is neither logged nor counted.
     """
 
     def __init__(self) -> None:
@@ -56,7 +57,7 @@ class StopOnSignal(Callback):
             what = f"epoch {epoch} is complete; training stops before the next one"
         else:
             what = (f"epoch {epoch} ends early after the current step (its partial progress is kept and counted as "
-                    "that epoch)")
+                    "that epoch; before its first step it is not counted)")
         logger.warning("%s: %s, then a checkpoint is written. Send it again to abort at once.", name, what)
         trainer.stop()
 

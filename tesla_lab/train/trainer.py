@@ -72,7 +72,8 @@ class Trainer(_Preparation, _FitLoop, _Evaluation, _Checkpointing):
             processes; see :mod:`tesla_lab.train.distributed`.
 
     ``trainer.stop()`` (or ``trainer.stop_training = True``, from a callback or another thread) ends the current
-    epoch at the next step; its logs and checkpoint are still written.
+    epoch at the next step; its logs and checkpoint are still written. A stop before an epoch's first step ends
+    training with the epoch before it (an epoch without a step is not logged or counted).
 
     >>> import torch
     >>> t = Trainer(device="cpu", precision="bf16", grad_clip=1.0)
@@ -350,6 +351,9 @@ class Trainer(_Preparation, _FitLoop, _Evaluation, _Checkpointing):
                     m.reset(device)
                 loss_sum, seen, steps = self._train_epoch(net, train, opt, scaler, loss, amp, train_metrics,
                                                           batch_size, shuffle, generator, batch_callbacks)
+                if steps == 0 and self.stop_training:  # stopped before its first step: the epoch never happened
+                    self._stop_before_epoch(epoch, initial_epoch)
+                    break
                 self.global_step += steps
                 val_sums = None
                 if val is not None:
@@ -394,6 +398,17 @@ class Trainer(_Preparation, _FitLoop, _Evaluation, _Checkpointing):
                     cb.on_exception(self, exc)
             raise
         return history
+
+    def _stop_before_epoch(self, epoch: int, initial_epoch: int) -> None:
+        """A stop that landed before ``epoch``'s first step: the epoch is not logged (it has no loss), not counted
+        and not checkpointed; training ends with the last complete epoch, whose checkpoint is written here unless
+        its epoch end already wrote it (or this fit trained nothing: its starting state is no new checkpoint)."""
+        logger.info("stop requested before epoch %d's first step: training ends with %d complete epochs", epoch + 1,
+                    epoch)
+        self.epoch = max(epoch - 1, 0)
+        self.stopped_epoch = epoch - 1 if epoch > 0 else None
+        if self.checkpoint_dir is not None and epoch > initial_epoch and epoch % self.checkpoint_every:
+            self.save_checkpoint()  # a collective under FSDP: every rank stops here together (any_stop at step 0)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={getattr(self, k if k != 'device' else 'device_arg')!r}"

@@ -20,7 +20,7 @@ from typing import Any
 __all__ = [
     "DataLoader", "Explorer", "ModelBuilder", "TrainingMonitor", "RunsBrowser", "Workbench", "Monitor",
     "DataState", "ExploreState", "ModelState", "TrainState", "RunsState", "WorkbenchState", "MonitorState",
-    "create_app", "serve_dashboard", "open_project",
+    "create_app", "serve_dashboard", "open_project", "SessionOrderedExecutor", "order_events_per_session",
 ]
 
 _WHERE = {
@@ -31,6 +31,7 @@ _WHERE = {
     "create_app": "tesla_lab.ui.app",
     "serve_dashboard": "tesla_lab.ui.serve",
     "open_project": "tesla_lab.ui.project",
+    **dict.fromkeys(["SessionOrderedExecutor", "order_events_per_session"], "tesla_lab.ui.session_order"),
 }
 
 

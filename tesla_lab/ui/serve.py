@@ -128,6 +128,7 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     from tesla_lab.store import Project
     from tesla_lab.ui.offline import serve_locally
     from tesla_lab.ui.pages.common import pn
+    from tesla_lab.ui.session_order import order_events_per_session
 
     auth = check_access(host, token)
     if not isinstance(project, Project):
@@ -162,8 +163,10 @@ def serve_dashboard(project: Project | str | None = None, *, host: str = DEFAULT
     logger.info("TESLA Lab dashboard for project %s (%s) on http://%s:%d%s", project.name, root, host, port,
                 " (login with the token as password)" if auth else "")
     # widget events run on worker threads, never on the server's event loop: parsing an upload or profiling a wide
-    # table cannot stop the server from answering other sessions (and /liveness) meanwhile
+    # table cannot stop the server from answering other sessions (and /liveness) meanwhile; one session's events
+    # run in the order they came (a value typed, then a click that reads it), one at a time
     pn.config.nthreads = max(int(pn.config.nthreads or 0), DASHBOARD_THREADS)
+    order_events_per_session()
     serve_locally()  # no CDN, no web font: every request stays on this server
     from tesla_lab.data.isolated import warm_up
 

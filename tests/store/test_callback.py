@@ -103,7 +103,19 @@ def test_a_stop_requested_before_training_stops_it_at_once(project):
     run = project.start_run(status="queued")
     run.request_stop()
     _, _, history = fit([StoreCallback(run)], epochs=5)
-    assert len(history.epoch) == 1 and run.status == "stopped"
+    # not even one epoch: an epoch without a step would have been logged with a NaN loss
+    assert history.epoch == [] and run.status == "stopped" and run.history().empty
+
+
+def test_a_signal_before_the_first_step_stores_no_checkpoint_of_the_untrained_model(project):
+    import os
+    import signal
+
+    run = project.start_run()
+    interrupt = LambdaCallback(on_epoch_begin=lambda trainer, epoch, logs: os.kill(os.getpid(), signal.SIGINT))
+    _, _, history = fit([StoreCallback(run, stop_on_signal=True), interrupt], epochs=5)
+    assert history.epoch == [] and run.status == "stopped" and run.history().empty
+    assert run.artifacts().query("kind == 'checkpoint'").empty  # resuming it starts from scratch, as it should
 
 
 def test_early_stopping_still_ends_the_run_finished(project):

@@ -111,6 +111,16 @@ def main(out: Path) -> None:
     history = trainer.fit(model, X, y, **{**FIT, "epochs": 50})
     _save(out, "stop_step", rank, trainer, history, model)
 
+    # 4b. rank 0 stops before epoch 2's first step: every rank leaves at that epoch's step 0 (where the flags are
+    # compared), so epoch 2 is neither logged nor counted and rank 0 checkpoints the 2 complete epochs
+    stop_before = LambdaCallback(on_epoch_begin=lambda t, epoch, logs: t.stop() if epoch == 2 else None,
+                                 rank_zero_only=True)
+    model = make_model()
+    trainer = Trainer(device=DEVICE, seed=0, strategy=DDPStrategy(sync_stop_every=2), callbacks=[stop_before],
+                      checkpoint_dir=out / "stop_before_ckpt", checkpoint_every=100)
+    history = trainer.fit(model, X, y, **{**FIT, "epochs": 50})
+    _save(out, "stop_before", rank, trainer, history, model)
+
     # 5. a DataLoader without a DistributedSampler is refused; a Dataset is sharded by the trainer
     dataset = torch.utils.data.TensorDataset(X, y)
     try:

@@ -270,6 +270,11 @@ def test_stop_on_rank_zero_stops_every_rank(ddp_run):
         _, at_step = _result(ddp_run, "stop_step", rank)
         # stop asked after step 2; flags compared every 2 steps: all ranks leave at step 4, in epoch 0
         assert (at_step["epochs_done"], at_step["global_step"]) == (1, 4)
+        # stop asked before epoch 2's first step: all ranks leave at its step 0; no epoch without a step (NaN loss)
+        _, before = _result(ddp_run, "stop_before", rank)
+        assert (before["epochs_done"], before["global_step"]) == (2, 2 * 5)  # 49 samples, batches of 12: 5 steps
+        assert len(before["history"]["loss"]) == 2 and all(math.isfinite(v) for v in before["history"]["loss"])
+    assert [p.name for p in (ddp_run / "stop_before_ckpt").iterdir()] == ["checkpoint-epoch0002.pt"]
 
 
 @pytest.mark.slow

@@ -194,9 +194,8 @@ class RunsPage(pn.viewable.Viewer):
         self.compare.visible = not frame.empty
         one = len(s.selected) == 1
         self.actions.visible = one
-        if one and s.table is not None:
-            row = s.table.set_index("id").loc[s.selected[0]]
-            tags, note = ", ".join(row["tags"] or []), row["note"] or ""
+        if one:
+            tags, note = s.annotations()
             self.tags.param.update(value=tags, value_input=tags)
             self.note.param.update(value=note, value_input=note)
         report, system, study = (s.report_figure(), s.system_figure(), s.study_figure()) if one else (None,) * 3

@@ -314,6 +314,28 @@ class RunsState(StateBase):
         return charts.parallel_coordinates(frame, score)
 
     # --------------------------------------------------------------------------------- tags, notes, delete
+    def annotations(self) -> tuple[str, str]:
+        """The tags (``'a, b'``, as :meth:`set_tags` reads them) and the note of the one selected run: what the
+        views' editing fields start from; ``('', '')`` unless exactly one run is selected.
+
+        >>> import tempfile
+        >>> from tesla_lab.store import Project
+        >>> project = Project.init(tempfile.mkdtemp())
+        >>> run = project.start_run(name="a"); run.finish()
+        >>> project.tag_run(run.id, add=["baseline", "tt"]); project.note_run(run.id, "rank 4 is enough")
+        ['baseline', 'tt']
+        >>> state = RunsState(project); state.selected = [run.id]
+        >>> state.annotations()
+        ('baseline, tt', 'rank 4 is enough')
+        """
+        if len(self.selected) != 1 or self.table is None:
+            return "", ""
+        rows = self.table[self.table["id"] == self.selected[0]]
+        if rows.empty:
+            return "", ""
+        row = rows.iloc[0]
+        return ", ".join(row["tags"] or []), row["note"] or ""
+
     @action("cannot tag the run")
     def set_tags(self, text: str) -> list[str]:
         """Set the tags of the one selected run from ``'a, b c'`` (commas or spaces)."""

@@ -3,6 +3,7 @@
 
 >>> import tempfile
 >>> from tesla_lab.store import Project
+>>> from tesla_lab.store.annotations import run_tags
 >>> project = Project.init(tempfile.mkdtemp())
 >>> with project.start_run(name="a") as run:
 ...     run.log_metric("loss", 0.5, step=0)
@@ -10,6 +11,9 @@
 >>> browser.select.value = (run.id,)
 >>> browser.plot.outputs[0]["data"]["text/plain"]
 '<plotly figure: >'
+>>> browser.tags.value = "baseline, tt"; browser.save_tags.click()
+>>> run_tags(run)
+['baseline', 'tt']
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ __all__ = ["RunsBrowser"]
 
 class RunsBrowser(widgets.VBox):
     """The project's runs (size, compression, numbers rounded for reading with the full value on hover); select
-    several for one chart per metric and one comparison table (differing rows marked); promote one to production.
+    several for one chart per metric and one comparison table (differing rows marked); edit one run's tags and
+    note, archive the selected runs; promote one to production.
 
     Args:
         project: the project whose runs are shown.
@@ -46,6 +51,15 @@ class RunsBrowser(widgets.VBox):
         self.plot = widgets.Output()
         self.scatter = widgets.Output()
         self.compare = widgets.HTML()
+        # one selected run's tags and note (RunsState.set_tags / set_note: the store's annotations, as in the
+        # dashboard); Archive hides every selected run from the list (kept in the store)
+        self.tags = widgets.Text(placeholder="baseline, tt-8", description="Tags", disabled=True)
+        self.save_tags = widgets.Button(description="Save tags", icon="tag", disabled=True)
+        self.note = widgets.Text(placeholder="what this run taught you", description="Note", disabled=True,
+                                 layout=widgets.Layout(width="420px"))
+        self.save_note = widgets.Button(description="Save note", icon="pencil", disabled=True)
+        self.archive_button = widgets.Button(description="Archive", icon="archive", disabled=True,
+                                             tooltip="hide the selected runs from the list (kept in the store)")
         self.model_name = widgets.Text(placeholder="registry name (default: the run's)", description="Model")
         # width auto: the default 148 px button cuts the label to "Promote to produ..."
         self.promote_button = widgets.Button(description="Promote to production", icon="rocket",
@@ -55,7 +69,9 @@ class RunsBrowser(widgets.VBox):
         self.models = widgets.HTML()
         super().__init__([
             widgets.HTML("<h3>Runs</h3>"), widgets.HBox([self.refresh_button, self.search]), self.table,
-            widgets.HBox([self.select, widgets.VBox([self.smoothing, self.log_y])]), self.plot, self.compare,
+            widgets.HBox([self.select, widgets.VBox([self.smoothing, self.log_y])]),
+            widgets.HBox([self.tags, self.save_tags, self.note, self.save_note, self.archive_button]), self.plot,
+            self.compare,
             self.scatter, widgets.HBox([self.model_name, self.promote_button]), self.status,
             widgets.HTML("<b>Model registry</b>"), self.models,
         ], **kwargs)
@@ -66,6 +82,9 @@ class RunsBrowser(widgets.VBox):
         self.smoothing.observe(lambda c: setattr(s, "smoothing", c["new"]), names="value")
         self.log_y.observe(lambda c: setattr(s, "log_y", c["new"]), names="value")
         self.promote_button.on_click(lambda _: s.promote(name=self.model_name.value or None))
+        self.save_tags.on_click(lambda _: s.set_tags(self.tags.value))
+        self.save_note.on_click(lambda _: s.set_note(self.note.value))
+        self.archive_button.on_click(lambda _: s.archive())
         s.param.watch(self._table_changed, ["table", "search"])
         s.param.watch(self._selection_changed, ["selected"])
         s.param.watch(lambda *_: show_figure(self.plot, s.figure() if s.selected else None), ["smoothing", "log_y"])
@@ -101,3 +120,8 @@ class RunsBrowser(widgets.VBox):
         show_figure(self.scatter, s.scatter())
         frame, differs = s.compare_display()
         self.compare.value = html_table(frame, highlight=differs) if not frame.empty else ""
+        one = len(s.selected) == 1
+        self.tags.value, self.note.value = s.annotations()
+        for editor in (self.tags, self.save_tags, self.note, self.save_note):
+            editor.disabled = not one
+        self.archive_button.disabled = not s.selected
