@@ -85,7 +85,7 @@ def test_bad_inputs_are_refused(data):
         load_estimator(ArtifactStore("unused"))
 
 
-def test_svm_probabilities_come_from_calibration_without_a_deprecation_warning(data):
+def test_svm_probabilities_come_from_calibration_without_a_deprecation_warning(data, tmp_path):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
@@ -103,6 +103,10 @@ def test_svm_probabilities_come_from_calibration_without_a_deprecation_warning(d
     np.testing.assert_allclose(proba.sum(1), 1.0)
     np.testing.assert_array_equal(model.predict(X), proba.argmax(1))
     assert model.evaluate(X, labels)["accuracy"] > 0.9
+    store = ArtifactStore(tmp_path / "artifacts")
+    again = load_estimator(store, model.save(store), trust=True)
+    assert isinstance(again.estimator_, CalibratedClassifierCV)
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
 
 
 def test_svm_calibration_folds_follow_the_rarest_class(data):
