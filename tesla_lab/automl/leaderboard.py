@@ -100,8 +100,15 @@ def count_params(estimator: Estimator) -> int | None:
 
         return stored_and_dense(module)[0]
     est = getattr(estimator, "estimator_", None)
-    if est is None:
-        return None
+    return None if est is None else _sklearn_size(est)
+
+
+def _sklearn_size(est: Any) -> int | None:
+    calibrated = getattr(est, "calibrated_classifiers_", None)
+    if calibrated is not None:  # CalibratedClassifierCV: its fitted estimator(s) and a sigmoid (a, b) per class
+        inner = [n for n in (_sklearn_size(c.estimator) for c in calibrated) if n is not None]
+        sigmoids = sum(len(c.calibrators) for c in calibrated)
+        return sum(inner) + 2 * sigmoids if len(inner) == len(calibrated) else None
     if hasattr(est, "estimators_") and hasattr(est.estimators_[0], "tree_"):  # random forest: tree nodes
         return int(sum(tree.tree_.node_count for tree in est.estimators_))
     if hasattr(est, "_predictors"):  # histogram gradient boosting: nodes of every tree

@@ -43,11 +43,16 @@ ESTIMATORS: dict[str, dict[str, str]] = {
     "ridge": {"regression": "sklearn.linear_model.Ridge"},
     "linear": {"regression": "sklearn.linear_model.LinearRegression"},
 }
-# TESLA Lab's defaults where scikit-learn's would warn or lack probabilities
+# TESLA Lab's defaults where scikit-learn's would warn
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
-    "sklearn.svm.SVC": {"probability": True},
 }
+# Classifiers without predict_proba of their own: wrapped in CalibratedClassifierCV(estimator, ensemble=False), the
+# replacement scikit-learn 1.9 names for the deprecated SVC(probability=True) (Platt scaling fitted on 5-fold
+# cross-validated decision values, then the estimator refit on all the data). An explicit `probability` option (in
+# the configs of models saved before) keeps the plain estimator, with scikit-learn's deprecation warning.
+_CALIBRATED = frozenset({"sklearn.svm.SVC"})
+_CALIBRATION_FOLDS = 5
 
 
 def kinds() -> list[str]:
@@ -89,6 +94,10 @@ class SklearnModel(Estimator):
                               f"takes: {', '.join(sorted(valid))}")
         self.hparams = params
         self.estimator_: Any = cls(**params)
+        if estimator in _CALIBRATED and "probability" not in params:
+            from sklearn.calibration import CalibratedClassifierCV
+
+            self.estimator_ = CalibratedClassifierCV(self.estimator_, ensemble=False, cv=_CALIBRATION_FOLDS)
 
     def fit(self, X: Any, y: Any, *, seed: int | None = None, **options: Any) -> SklearnModel:
         """Fit on ``X`` (N, n_features) and ``y`` (class indices or values); returns ``self``."""
@@ -101,11 +110,29 @@ class SklearnModel(Estimator):
         ignored = sorted(k for k, v in options.items() if v not in (None, (), False) and k != "validation_data")
         if ignored:
             logger.debug("%s ignores the training-loop options %s", self.family, ", ".join(ignored))
+        from sklearn.calibration import CalibratedClassifierCV
+
+        if isinstance(self.estimator_, CalibratedClassifierCV):
+            self.estimator_.set_params(cv=self._calibration_folds(y))
         if seed is not None and "random_state" in self.estimator_.get_params() and "random_state" not in self.hparams:
             self.estimator_.set_params(random_state=seed)
         self.estimator_.fit(X, y)
         self.is_fitted = True
         return self
+
+    def _calibration_folds(self, y: np.ndarray) -> int:
+        """Cross-validation folds for the probability calibration: 5, or fewer when a class has fewer samples."""
+        classes, counts = np.unique(y, return_counts=True)
+        smallest = int(counts.min()) if len(counts) else 0
+        if smallest < 2:
+            rare = classes[np.argmin(counts)].item() if len(counts) else None
+            raise DataError(f"{self.family} calibrates its class probabilities by cross-validation and needs at least "
+                            f"2 training samples of every class; class {rare!r} has {smallest}. Add samples of that "
+                            "class, or choose another family")
+        if smallest < _CALIBRATION_FOLDS:
+            logger.info("%s: probability calibration on %d folds (the rarest class has %d samples)", self.family,
+                        smallest, smallest)
+        return min(_CALIBRATION_FOLDS, smallest)
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
         est = self.estimator_

@@ -406,7 +406,11 @@ def background_server(
         sock.close()
         msg = f"cannot bind {host}:{port} ({exc.strerror}); choose another port, or port=0 for a free one"
         raise ServerError(msg) from exc
-    server = uvicorn.Server(server_config(app, log_level=log_level, **(server_options or {})))
+    # log_config=None: uvicorn's default config goes through logging.config.dictConfig, which closes every logging
+    # handler of this process (the caller's log files stop; absl's handler, imported by TensorFlow, closes the
+    # stream it was created with); without it uvicorn only sets its loggers' levels and they propagate
+    options = {"log_config": None, **(server_options or {})}
+    server = uvicorn.Server(server_config(app, log_level=log_level, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="tesla-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -38,6 +38,7 @@ import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -131,7 +132,10 @@ def _convert(estimator: Any, width: int, classifier: bool) -> Any:
     from skl2onnx.common.data_types import FloatTensorType
 
     options = {id(estimator): {"zipmap": False}} if classifier else None
-    with _plain_tree_attributes():
+    with _plain_tree_attributes(), warnings.catch_warnings():
+        # skl2onnx 1.20's SVM converter reads SVC.probA_/probB_, which scikit-learn 1.9 deprecated with
+        # SVC(probability=True); TESLA's SVMs are calibrated by CalibratedClassifierCV and leave them empty
+        warnings.filterwarnings("ignore", message=r"Attribute `prob[AB]_` was deprecated", category=FutureWarning)
         return convert_sklearn(estimator, initial_types=[("features", FloatTensorType([None, width]))],
                                options=options, target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
 

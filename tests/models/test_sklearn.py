@@ -1,5 +1,7 @@
 """scikit-learn families: same interface as the torch ones; pickles only in an artifact store, loaded only trusted."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,49 @@ def test_bad_inputs_are_refused(data):
         load_estimator("unused", {"config": {}})
     with pytest.raises(ConfigError, match="load_estimator from a store needs the entry"):
         load_estimator(ArtifactStore("unused"))
+
+
+def test_svm_probabilities_come_from_calibration_without_a_deprecation_warning(data, tmp_path):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    X, labels, _ = data
+    model = make_model("sklearn:svm", 3, 2, "classification", C=2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn 1.9 deprecated SVC(probability=True) with a FutureWarning
+        model.fit(X, labels, seed=0)
+        proba = model.predict_proba(X)
+    est = model.estimator_
+    assert isinstance(est, CalibratedClassifierCV) and est.ensemble is False and est.cv == 5
+    assert len(est.calibrated_classifiers_) == 1  # one SVC refit on all the data, as SVC(probability=True) did
+    svc = est.calibrated_classifiers_[0].estimator
+    assert isinstance(svc, SVC) and svc.C == 2.0 and "probability" not in model.hparams
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_array_equal(model.predict(X), proba.argmax(1))
+    assert model.evaluate(X, labels)["accuracy"] > 0.9
+    store = ArtifactStore(tmp_path / "artifacts")
+    again = load_estimator(store, model.save(store), trust=True)
+    assert isinstance(again.estimator_, CalibratedClassifierCV)
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+
+
+def test_svm_calibration_folds_follow_the_rarest_class(data):
+    X, _, _ = data
+    y = np.zeros(60, dtype=np.int64)
+    y[:3] = 1  # 3 samples of class 1: 3 folds
+    model = make_model("sklearn:svm", 3, 2, "classification").fit(X, y)
+    assert model.estimator_.cv == 3
+    y[1:3] = 0  # a single sample: no cross-validation possible
+    with pytest.raises(DataError, match=r"needs at least 2 training samples of every class; class 1 has 1"):
+        make_model("sklearn:svm", 3, 2, "classification").fit(X, y)
+
+
+def test_an_svm_saved_with_probability_true_still_loads(tmp_path, data):
+    X, labels, _ = data
+    old = make_model("sklearn:svm", 3, 2, "classification", probability=True)  # how models were saved before
+    with pytest.warns(FutureWarning, match="probability"):
+        old.fit(X, labels, seed=0)
+    store = ArtifactStore(tmp_path / "artifacts")
+    again = load_estimator(store, old.save(store), trust=True)
+    assert type(again.estimator_).__name__ == "SVC" and again.hparams["probability"] is True
+    np.testing.assert_allclose(again.predict_proba(X), old.predict_proba(X))

@@ -1,6 +1,7 @@
 """The REST server: predictions, metadata, metrics, token auth, malformed requests (always 4xx), real HTTP."""
 
 import json
+import logging
 import re
 import threading
 import urllib.error
@@ -266,6 +267,32 @@ def test_background_server_on_a_taken_port_fails_clearly(tabular_dir):
             tabular_dir, port=port
         ):
             pass
+
+
+def test_background_server_leaves_the_process_logging_handlers_open(tabular_dir, tmp_path):
+    """uvicorn's default log config (logging.config.dictConfig) closes every handler of the process: a notebook's
+    log file (mode 'w') stopped receiving records, and absl's handler (imported by TensorFlow/JAX/Keras) closed the
+    stream it was created with, pytest's capture file when TensorFlow was imported during collection."""
+    absl_logging = pytest.importorskip("absl.logging")
+    logger = logging.getLogger("tesla-tests.user")
+    file_handler = logging.FileHandler(tmp_path / "user.log", mode="w", encoding="utf-8")
+    absl_stream = open(tmp_path / "absl.log", "w", encoding="utf-8")  # noqa: SIM115  (the stream absl was given)
+    absl_handler = absl_logging.PythonHandler(absl_stream)
+    logger.addHandler(file_handler)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("before")
+        with background_server(tabular_dir) as url:
+            assert urllib.request.urlopen(url + "/health", timeout=20).status == 200
+        logger.info("after")
+        file_handler.flush()
+        assert (tmp_path / "user.log").read_text(encoding="utf-8").split() == ["before", "after"]
+        assert not absl_stream.closed
+    finally:
+        logger.removeHandler(file_handler)
+        file_handler.close()
+        absl_handler.close()
+        absl_stream.close()
 
 
 def test_regression_server_answers_plain_values(tmp_path):
