@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 
@@ -137,3 +139,23 @@ def test_pair_contraction_on_cuda_matches_the_rebuilt_matrix_in_float32_and_unde
     assert low.dtype == torch.bfloat16
     low.float().sum().backward()
     assert all(torch.isfinite(c.grad).all() for c in cores)
+
+
+def test_the_cpu_workspace_is_reused_and_does_not_change_gradients(monkeypatch):
+    monkeypatch.setattr(pair, "WORKSPACE_MIN", 1)  # every backward temporary goes through the per-thread buffer
+    monkeypatch.setattr(pair, "_local", threading.local())
+    cores = _cores(SHAPES["4 cores"])
+    x = torch.randn(6, 64, dtype=torch.float64, requires_grad=True)
+    grads = []
+    for _ in range(2):  # the second backward writes into the buffer the first one left
+        for t in (x, *cores):
+            t.grad = None
+        apply_plan(x, cores, None, Plan("factorized", 2)).square().sum().backward()
+        grads.append([t.grad.clone() for t in (x, *cores)])
+    ref_x = x.detach().clone().requires_grad_(True)
+    ref_cores = [c.detach().clone().requires_grad_(True) for c in cores]
+    (ref_x @ tt_matrix_full(ref_cores).T).square().sum().backward()
+    for got in grads:
+        for g, r in zip(got, (ref_x, *ref_cores)):
+            torch.testing.assert_close(g, r.grad)
+    assert len(pair._local.buffers) == 1
