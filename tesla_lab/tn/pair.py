@@ -134,10 +134,19 @@ def pair_contract(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairD
     backward runs; otherwise the same two GEMMs run as plain ops, so ``torch.jit.trace``, ``torch.compile`` and ONNX
     export see ordinary operators.
     """
-    grad = torch.is_grad_enabled() and (x.requires_grad or a.requires_grad or c.requires_grad)
-    if grad and not _recording():
+    if _recording():
+        return _recorded(x, a, c, dims)
+    if torch.is_grad_enabled() and (x.requires_grad or a.requires_grad or c.requires_grad):
         return _PairContract.apply(x.contiguous(), a, c, dims)
     return _forward(x, a, c, dims)[0]
+
+
+def _recorded(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairDims) -> torch.Tensor:
+    """The same two products for a recorded graph: no Python branch on the batch size and no size computed from it,
+    so a trace taken at one batch size runs at any other (ONNX MatMul broadcasts ``a`` over the batch)."""
+    m1, n1, s, m2, n2 = dims
+    t = torch.matmul(x.reshape(-1, n2), c).reshape(-1, n1 * s, m2)
+    return torch.matmul(a, t).reshape(-1, m1 * m2)
 
 
 def _recording() -> bool:

@@ -81,9 +81,11 @@ def test_without_autograd_and_while_tracing_plain_ops_run():
     with torch.no_grad():
         assert apply_plan(x, cores, None, Plan("factorized", 2)).grad_fn is None
     mats = pair_matrices(cores)
-    traced = torch.jit.trace(lambda x: pair.pair_contract(x, *mats), (x,), check_trace=False)
-    assert "PythonOp" not in str(traced.graph)  # a trace holds ordinary operators (ONNX export, TorchScript)
-    torch.testing.assert_close(traced(x), x @ tt_matrix_full(cores).T, atol=1e-4, rtol=1e-4)
+    for example in (x[:1], x):  # traced at one batch size, run at others
+        traced = torch.jit.trace(lambda x: pair.pair_contract(x, *mats), (example,), check_trace=False)
+        assert "PythonOp" not in str(traced.graph)  # a trace holds ordinary operators (ONNX export, TorchScript)
+        for batch in (1, 3, 4):
+            torch.testing.assert_close(traced(x[:batch]), x[:batch] @ tt_matrix_full(cores).T, atol=1e-4, rtol=1e-4)
 
 
 def test_under_cpu_autocast_the_output_is_bfloat16_and_gradients_keep_their_dtype():
