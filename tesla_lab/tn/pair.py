@@ -11,9 +11,9 @@ When the cores are merged into two super-cores ``A`` (``1, M1, N1, S``) and ``C`
 The general contraction (:func:`tesla_lab.tn.contract.contract_matrices`) instead transposes its whole state between
 cores (and autograd transposes the gradient back); here neither pass exists. The backward reuses the forward's
 ``T`` and computes the four products directly (``dT = a.T @ dy`` per sample, ``dc = x.T @ dT``, ``dx = dT @ c.T``,
-``da = sum_b dy[b] @ T[b].T``), skipping those an input does not need; on a CPU the large ``dT`` goes into a buffer
-kept per thread (a fresh multi-megabyte block page-faults on first write). Recomputing ``T`` in the backward instead
-of saving it was measured 1.1x slower at batch 512 and is not done.
+``da = sum_b dy[b] @ T[b].T``), skipping those an input does not need. On a CPU the large ``T`` and ``dT`` live in
+buffers pooled per thread (a fresh multi-megabyte block page-faults on first write), given back when the backward is
+done with them. Recomputing ``T`` in the backward instead of keeping it measured 1.1x slower at batch 512.
 
 >>> import torch
 >>> a, c = torch.randn(3, 2 * 4), torch.randn(5, 4 * 6)      # M1=3, N1=2, S=4, M2=6, N2=5
@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -62,30 +63,40 @@ def _batch_sum_mm(gy3: torch.Tensor, t3: torch.Tensor) -> torch.Tensor:
     return out
 
 
-WORKSPACE_MIN = 1 << 18  # entries from which a CPU temporary is kept for reuse (fresh large blocks page-fault)
+WORKSPACE_MIN = 1 << 18  # entries from which a CPU buffer is pooled for reuse (fresh large blocks page-fault)
+POOL_KEYS = 8  # buffer shapes kept per thread (a few layer shapes)
 _local = threading.local()
 
 
-def _workspace(like: torch.Tensor) -> torch.Tensor | None:
-    """A buffer shaped like ``like``, kept per thread for the next call of
-    the same shape; ``None`` (a fresh result) on a GPU, whose caching allocator already reuses memory, or when small.
+def _take(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
+    """A pooled buffer of ``shape`` (dtype and device of ``like``) for a large CPU result, else ``None`` (a fresh
+    result: small ones are cheap, and a GPU's caching allocator already reuses memory).
 
-    A fresh multi-megabyte block costs a page fault per 4 KiB on first write: at batch 512 on 1024x1024 that was a
-    third of the backward's time. Only temporaries that never leave the backward go here.
+    A fresh multi-megabyte block costs a page fault per 4 KiB on first write: at batch 512 on 1024x1024 that was about
+    a third of the step. :class:`_PairContract` takes ``T`` here in the forward and ``dT`` in the backward, and gives
+    both back (:func:`_give`) once its backward is done with them; a buffer is never handed out twice at once.
     """
-    if like.device.type != "cpu" or like.numel() < WORKSPACE_MIN:
+    if like.device.type != "cpu" or math.prod(shape) < WORKSPACE_MIN:
         return None
-    cache = getattr(_local, "buffers", None)
-    if cache is None:
-        cache = _local.buffers = {}
-    key = (tuple(like.shape), like.dtype)
-    buf = cache.pop(key, None)
-    if buf is None:
-        buf = torch.empty_like(like)
-    cache[key] = buf  # most recently used last
-    while len(cache) > 4:  # a few layer shapes per thread at most
-        cache.pop(next(iter(cache)))
-    return buf
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = {}
+    free = pool.get((shape, like.dtype))
+    return free.pop() if free else like.new_empty(shape)
+
+
+def _give(buf: torch.Tensor) -> None:
+    """Return a buffer from :func:`_take` to this thread's pool (at most two per shape, :data:`POOL_KEYS` shapes)."""
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = {}
+    key = (tuple(buf.shape), buf.dtype)
+    free = pool.pop(key, [])
+    if len(free) < 2:
+        free.append(buf)
+    pool[key] = free  # most recently used last
+    while len(pool) > POOL_KEYS:
+        pool.pop(next(iter(pool)))
 
 
 class _PairContract(torch.autograd.Function):
@@ -97,33 +108,51 @@ class _PairContract(torch.autograd.Function):
             # autograd casts each gradient back to its input's dtype.
             low = torch.get_autocast_dtype(device)
             x, a, c = x.to(low), a.to(low), c.to(low)
-        y, t = _forward(x, a, c, dims)
+        m1, n1, s, m2, n2 = dims
+        b = x.shape[0]
+        buf = _take((b * n1, s * m2), x) if b > 1 else None
+        if buf is None:
+            y, t = _forward(x, a, c, dims)
+        else:
+            t = torch.mm(x.reshape(b * n1, n2), c, out=buf)
+            y = torch.bmm(a.expand(b, m1, n1 * s), t.view(b, n1 * s, m2)).view(b, m1 * m2)
         ctx.dims = dims
-        ctx.save_for_backward(x, a, c, t)
+        ctx.save_for_backward(x, a, c)
+        # T is an intermediate, kept on ctx (not saved): the backward gives a pooled T back to the pool and clears it;
+        # a second backward of a retained graph recomputes it.
+        ctx.t, ctx.pooled = t, buf is not None
         return y
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, gy: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
-        x, a, c, t = ctx.saved_tensors
+        x, a, c = ctx.saved_tensors
         m1, n1, s, m2, n2 = ctx.dims
         b = x.shape[0]
+        t = ctx.t
+        if t is None:  # a second backward through a retained graph
+            t = torch.mm(x.reshape(b * n1, n2), c)
         need_x, need_a, need_c = ctx.needs_input_grad[:3]
         gy3 = gy.reshape(b, m1, m2)
-        gx = ga = gc = None
+        gx = ga = gc = buf = None
         if need_a:  # da[i1, k] = sum over (b, i2) of dy[b, i1, i2] T[b, k, i2]: both sides laid out with b outermost
             ga = _batch_sum_mm(gy3, t.view(b, n1 * s, m2))
         if need_x or need_c:
             if b == 1:
                 gt = torch.mm(a.T, gy3[0]).view(n1, s * m2)
-            else:  # dT, laid out like T; a temporary, so on a CPU it goes into this thread's reused buffer
-                buf = _workspace(t)
+            else:  # dT, laid out like T; a temporary, so on a CPU it goes into a pooled buffer
+                buf = _take((b * n1, s * m2), x)
                 gt = torch.bmm(a.T.expand(b, n1 * s, m1), gy3, out=None if buf is None else buf.view(b, n1 * s, m2))
                 gt = gt.view(b * n1, s * m2)
             if need_c:
                 gc = x.reshape(b * n1, n2).T @ gt
             if need_x:
                 gx = (gt @ c.T).view(b, n1 * n2)
+            if buf is not None:
+                _give(buf)
+        if ctx.pooled:
+            ctx.t, ctx.pooled = None, False
+            _give(t)
         return gx, ga, gc, None
 
 

@@ -143,7 +143,7 @@ def test_pair_contraction_on_cuda_matches_the_rebuilt_matrix_in_float32_and_unde
     assert all(torch.isfinite(c.grad).all() for c in cores)
 
 
-def test_the_cpu_workspace_is_reused_and_does_not_change_gradients(monkeypatch):
+def test_the_cpu_buffer_pool_is_reused_and_does_not_change_gradients(monkeypatch):
     monkeypatch.setattr(pair, "WORKSPACE_MIN", 1)  # every backward temporary goes through the per-thread buffer
     monkeypatch.setattr(pair, "_local", threading.local())
     cores = _cores(SHAPES["4 cores"])
@@ -160,4 +160,18 @@ def test_the_cpu_workspace_is_reused_and_does_not_change_gradients(monkeypatch):
     for got in grads:
         for g, r in zip(got, (ref_x, *ref_cores)):
             torch.testing.assert_close(g, r.grad)
-    assert len(pair._local.buffers) == 1
+    assert [len(free) for free in pair._local.pool.values()] == [2]  # T and dT, both given back
+
+
+def test_a_retained_graph_backpropagates_twice_with_the_pooled_buffer_given_back(monkeypatch):
+    monkeypatch.setattr(pair, "WORKSPACE_MIN", 1)
+    monkeypatch.setattr(pair, "_local", threading.local())
+    cores = _cores(SHAPES["4 cores"])
+    x = torch.randn(6, 64, dtype=torch.float64, requires_grad=True)
+    y = apply_plan(x, cores, None, Plan("factorized", 2)).square().sum()
+    y.backward(retain_graph=True)
+    once = [t.grad.clone() for t in (x, *cores)]
+    apply_plan(x.detach() * 0 + 7, cores, None, Plan("factorized", 2))  # reuses the pooled T meanwhile
+    y.backward()  # T is recomputed, not read from the reused buffer
+    for t, g in zip((x, *cores), once):
+        torch.testing.assert_close(t.grad, 2 * g)
