@@ -108,6 +108,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.limit and args.limit > 0:
         frame = frame.head(args.limit)
     rows = records(frame)
+    for row in rows:  # a column with a missing value is float in the frame: a version is a whole number (iris@1)
+        if row.get("dataset_version") is not None:
+            row["dataset_version"] = int(row["dataset_version"])
     if args.json:
         out(to_json(rows))
         return 0
