@@ -1,6 +1,7 @@
 """The ``tesla`` command: builds the parser from the registered subcommands and runs one, turning TESLA Lab errors
 into a one-line ``error: ...`` on stderr and exit code 1 (``--debug`` shows the traceback instead). Usage errors
-exit 2 (argparse's convention), Ctrl-C 130.
+exit 2 (argparse's convention), Ctrl-C 130; a reader that closes the pipe early (``tesla runs --json | head``) ends
+the command quietly with 141, like any Unix tool killed by SIGPIPE.
 
 >>> main(["runs", "--colour"])  # a usage error: the usage and the error on stderr
 2
@@ -12,6 +13,7 @@ import argparse
 import difflib
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
@@ -147,8 +149,26 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's final flush does not fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is no file (captured in a test, a notebook): nothing to do
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tesla`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (``| head``): its choice, not an error to report
+        _silence_stdout()
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
         from tesla_lab import __version__
 
@@ -178,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         err(f"error: {_one_line(exc)}")
         return 1
+    except BrokenPipeError:
+        raise  # main() ends quietly
     except OSError as exc:
         if debug:
             raise

@@ -23,7 +23,7 @@ __all__: list[str] = []
 
 # -------------------------------------------------------------------------------------------------- evaluate
 def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", required=True, metavar="NAME")
+    parser.add_argument("-m", "--model", required=True, metavar="NAME", help="the registered model (tesla models)")
     parser.add_argument("-d", "--data", required=True, metavar="FILE|SAMPLE|NAME[@V]",
                         help="data holding the target column")
     which = parser.add_mutually_exclusive_group()
@@ -66,7 +66,7 @@ register_command("evaluate", "score a registered model on labelled data", config
 
 # ---------------------------------------------------------------------------------------------------- deploy
 def _configure_deploy(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", required=True, metavar="NAME")
+    parser.add_argument("-m", "--model", required=True, metavar="NAME", help="the registered model (tesla models)")
     parser.add_argument("-p", "--stage", default="production", choices=["production", "staging"],
                         help="the stage to promote to (default: production)")
     parser.add_argument("--version", type=int, help="the version to promote (default: the newest)")
@@ -123,7 +123,7 @@ def _run_deploy(args: argparse.Namespace) -> int:
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--model", required=True, metavar="NAME")
+    parser.add_argument("-m", "--model", required=True, metavar="NAME", help="the registered model (tesla models)")
     parser.add_argument("-p", "--stage", default="production", help="serve the version in this stage")
     parser.add_argument("--version", type=int, help="serve this version instead of the stage's")
     add_serve_options(parser)

@@ -60,14 +60,20 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def _annotation(name: object) -> str | None:
+    return None if name in (None, "", "None") else str(name)
+
+
 def _run_notebook(args: argparse.Namespace) -> int:
     from tesla_lab.jobs import notebooks
 
     if args.list_parameters:
         declared = notebooks.notebook_parameters(args.notebook)
-        rows = [{"name": k, "default": v.get("default"), "type": v.get("inferred_type_name"), "help": v.get("help")}
-                for k, v in declared.items()]
-        out(to_json(rows) if args.json else table(rows, ["name", "default", "type", "help"],
+        # papermill's inferred type is the annotation (`epochs: int = 10`), the text "None" without one
+        rows = [{"name": k, "default": v.get("default"), "type": _annotation(v.get("inferred_type_name")),
+                 "help": v.get("help")} for k, v in declared.items()]
+        typed = any(r["type"] is not None for r in rows)  # a column of dashes tells nothing: shown when any is typed
+        out(to_json(rows) if args.json else table(rows, ["name", "default", *(["type"] if typed else []), "help"],
                                                   empty="(no cell tagged 'parameters')"))
         return 0
     parameters = _parameters(args)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tesla_lab.cli.output import out, records, table, to_json
+from tesla_lab.cli.output import fmt_seconds, out, records, table, to_json
 from tesla_lab.cli.registry import common_options, get_project, register_command
 from tesla_lab.errors import ConfigError
 
@@ -108,12 +108,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.limit and args.limit > 0:
         frame = frame.head(args.limit)
     rows = records(frame)
+    for row in rows:  # a column with a missing value is float in the frame: a version is a whole number (iris@1)
+        if row.get("dataset_version") is not None:
+            row["dataset_version"] = int(row["dataset_version"])
     if args.json:
         out(to_json(rows))
         return 0
     for row in rows:
         row["id"] = str(row["id"])[:8]
         row["tags"] = ", ".join(row.get("tags") or [])
+        row["duration"] = fmt_seconds(row.get("duration"))  # --json keeps the seconds
         if row.get("dataset"):
             row["dataset"] = f"{row['dataset']}@{row['dataset_version']}"
         planned = row.get("param.epochs")

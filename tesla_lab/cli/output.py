@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["out", "err", "table", "to_json", "fmt", "plain", "records"]
+__all__ = ["out", "err", "table", "to_json", "fmt", "fmt_seconds", "plain", "records"]
 
 
 def out(text: str = "") -> None:
@@ -81,6 +81,23 @@ def fmt(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     return str(value)
+
+
+def fmt_seconds(value: Any) -> str:
+    """A duration in seconds as a table cell with its unit: ``0.11 s``, ``3.3 s``, ``2m 05s``, ``1h 02m``.
+
+    >>> fmt_seconds(0.1125), fmt_seconds(3.275), fmt_seconds(125.4), fmt_seconds(3725), fmt_seconds(None)
+    ('0.11 s', '3.3 s', '2m 05s', '1h 02m', '-')
+    """
+    value = plain(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "-"
+    if value < 60:
+        return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"
+    minutes, seconds = divmod(int(round(value)), 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def records(frame: Any) -> list[dict[str, Any]]:

@@ -27,7 +27,6 @@ import math
 import os
 import platform
 import shutil
-import tempfile
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
@@ -41,7 +40,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tesla_lab._atomic import fsync_dir
+from tesla_lab._atomic import fsync_dir, temp_dir_beside
 from tesla_lab.data.pipeline import transform_from_dict
 from tesla_lab.data.transform import Transform
 from tesla_lab.errors import ConfigError, DataError, ExportError, ShapeError
@@ -346,6 +345,7 @@ def export_model(
     Returns:
         :class:`ExportInfo` with the path and the metadata written.
 
+    >>> import tempfile
     >>> export_model(torch.nn.Linear(2, 1), torch.zeros(1, 2), tempfile.mkdtemp(), formats=("onnx",))
     Traceback (most recent call last):
     ...
@@ -408,7 +408,7 @@ def export_model(
     }
     _check_target(out, overwrite)  # again: another process may have written there during the trace
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))  # same file system: atomic rename
+    tmp = temp_dir_beside(out, suffix=".tmp")  # same file system: atomic rename; umask permissions
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.save's notice; TorchScript is the format
@@ -465,6 +465,7 @@ def _check_reference(reference: Any, names: list[str] | None, pipe: Transform | 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``metadata.json`` of an export directory, checked to be a TESLA Lab export of a known version.
 
+    >>> import tempfile
     >>> read_metadata(tempfile.mkdtemp())
     Traceback (most recent call last):
     ...

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tesla_lab._atomic import temp_dir_beside
 from tesla_lab.data.pipeline import transform_from_dict
 from tesla_lab.errors import ExportError, TeslaError
 from tesla_lab.serve._deps import require
@@ -312,7 +313,7 @@ def export_sklearn(bundle: Any, out_dir: str | os.PathLike[str], *, metadata: Ma
         "formats": {}, "files": {}, "metadata": _json_safe(dict(metadata or {}), "metadata"),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = temp_dir_beside(out, suffix=".tmp")  # same file system: atomic rename; umask permissions
     try:
         path = tmp / ONNX_FILE
         path.write_bytes(onx.SerializeToString())

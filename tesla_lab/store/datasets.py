@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -254,7 +255,8 @@ class DatasetStore:
 
     def _unknown(self, name: str) -> NotFoundError:
         return NotFoundError(f"no dataset named {name!r}; datasets: {', '.join(self.names()) or '(none yet)'}; "
-                             "create one with project.datasets.snapshot(name, df)")
+                             f"create one with `tesla load -d FILE -o {shlex.quote(name)}` "
+                             f"(Python: project.datasets.snapshot({name!r}, df))")
 
     def _existing_versions(self, name: str) -> list[int]:
         return [int(r[0]) for r in self._db.query("SELECT version FROM dataset_versions WHERE name = ? "

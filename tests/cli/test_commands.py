@@ -84,6 +84,7 @@ def test_rollback_to_a_missing_version_changes_nothing(project, tesla):
     _one_line_error(err, "dataset 'train' has no version 9; its versions: 1, 2")
     code, _, err = tesla("data", "versions", "nope")
     _one_line_error(err, "no dataset named 'nope'")
+    assert "create one with `tesla load -d FILE -o nope` (Python: project.datasets.snapshot('nope', df))" in err
     assert _state(project) == before
 
 

@@ -86,7 +86,21 @@ def test_run_notebook_refuses_a_missing_notebook(project, capsys):
 def test_run_notebook_lists_the_parameters(project, capsys):
     assert tesla(project, "run-notebook", project.path / "notebooks" / "nb.ipynb", "--list-parameters") == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["name", "default", "type", "help"] and "epochs" in out
+    assert out.splitlines()[0].split() == ["name", "default", "help"] and "epochs" in out  # no annotation: no type
+    assert "None" not in out.splitlines()[2]  # epochs = 1: default 1, help '-'; papermill's type text "None" is gone
+    assert tesla(project, "run-notebook", project.path / "notebooks" / "nb.ipynb", "--list-parameters", "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0] == {"name": "epochs", "default": "1", "type": None, "help": ""}
+
+
+def test_run_notebook_lists_annotated_types(project, capsys):
+    nb = nbformat.read(str(project.path / "notebooks" / "nb.ipynb"), as_version=4)
+    nb.cells[0].source = "epochs: int = 1  # passes over the data\nlr = 0.1"
+    nbformat.write(nb, str(project.path / "notebooks" / "typed.ipynb"))
+    assert tesla(project, "run-notebook", project.path / "notebooks" / "typed.ipynb", "--list-parameters") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "default", "type", "help"]
+    assert lines[2].split() == ["epochs", "1", "int", "passes", "over", "the", "data"]
+    assert lines[3].split() == ["lr", "0.1", "-", "-"]
 
 
 # ------------------------------------------------------------------------------------------------- schedules

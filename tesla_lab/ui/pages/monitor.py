@@ -19,6 +19,10 @@ from tesla_lab.ui.state.monitor import MonitorState
 
 __all__ = ["MonitorPage"]
 
+NO_PRODUCTION_MODEL = ("No production model yet: promote a run's model in Runs, or run `tesla deploy -m NAME -p "
+                       "production` in the project folder; it shows here with the command that serves it.")
+SERVE_ONE = "Serve one with the command shown, from the project folder (it exports the model first when needed)."
+
 
 def _ms(value: Any) -> float:
     return float("nan") if value is None else float(value)
@@ -48,6 +52,7 @@ class MonitorPage(pn.viewable.Viewer):
         self.banner = pn.pane.Alert("", alert_type="secondary", sizing_mode="stretch_width",
                                     css_classes=["tesla-monitor-banner"])
         self.deployed = table(page_size=5, css_classes=["tesla-deployed"])
+        self.deployed_note = pn.pane.Markdown(NO_PRODUCTION_MODEL, css_classes=["tesla-deployed-note"])
         self._deployed_seen: Any = None
         self._callback: Any = None
         self._deployed_callback: Any = None
@@ -73,6 +78,7 @@ class MonitorPage(pn.viewable.Viewer):
         if seen == self._deployed_seen:
             return False
         self._deployed_seen = seen
+        self.deployed_note.object = NO_PRODUCTION_MODEL if frame.empty else SERVE_ONE
         # words, not Tabulator's tick / cross icons; short ids and paths: every column fits at 1440 px
         root = None if self.state.project is None else str(self.state.project.path) + "/"
         set_table(self.deployed, frame.assign(
@@ -115,7 +121,6 @@ class MonitorPage(pn.viewable.Viewer):
         return pn.Column(
             "## Monitor", pn.Row(self.url, self.token, self.refresh, self.auto), self.status, self.banner,
             pn.Row(self.requests, self.errors, self.p50, self.p99), self.plot, self.drift,
-            pn.pane.Markdown("#### Production models\n\nServe one with the command shown, from the project folder "
-                             "(it exports the model first when needed)."), self.deployed,
+            pn.pane.Markdown("#### Production models"), self.deployed_note, self.deployed,
             sizing_mode="stretch_width", css_classes=["tesla-page-monitor"],
         )

@@ -59,8 +59,10 @@ class RecentRuns(pn.viewable.Viewer):
     def _changed(self, *_: Any) -> None:
         frame = self.state.table
         self._ids = [] if frame is None else list(frame["id"])
-        # the short id under "run": Tabulator keys its rows on a column named "id"
-        shown = None if frame is None else frame.drop(columns="id").assign(run=[str(i)[:8] for i in self._ids])[
+        # the short id under "run": Tabulator keys its rows on a column named "id". A text column even when empty:
+        # a list assigned to an empty frame is float64, Tabulator then formats the column as numbers and the first
+        # run that appears in a new project shows "NaN" as its id
+        shown = None if frame is None else frame.assign(run=frame["id"].astype(str).str[:8])[
             ["run", "name", "status", "epochs", "created"]]
         self._busy = True
         try:

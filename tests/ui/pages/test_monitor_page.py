@@ -87,9 +87,11 @@ def test_production_models_refresh_when_promoted_or_exported(tmp_path):
     project = Project.init(tmp_path)
     page = MonitorPage(MonitorState(project))
     assert page.deployed.value.empty and not page.check_deployed()  # nothing changed: nothing re-shown
+    assert page.deployed_note.object.startswith("No production model yet: promote a run's model in Runs")
     project.registry.register_model("flowers", artifact=b"weights", stage="production")
     assert page.check_deployed() and page.deployed.value[["name", "version", "exported"]].values.tolist() == [
         ["flowers", 1, "not yet"]]
+    assert page.deployed_note.object.startswith("Serve one with the command shown")
     (tmp_path / "exports" / "flowers-v1").mkdir(parents=True)
     (tmp_path / "exports" / "flowers-v1" / "metadata.json").write_text("{}")  # what `tesla serve` writes
     assert page.check_deployed() and page.deployed.value["exported"].tolist() == ["yes"]
