@@ -48,7 +48,8 @@ class TrainPage(pn.viewable.Viewer):
         self.run_error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
                                        css_classes=["tesla-run-error"],
                                        stylesheets=["pre, code { white-space: pre-wrap; overflow-wrap: anywhere; }"])
-        self.plot = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False, css_classes=["tesla-curves"])
+        self.plot = pn.pane.Plotly(None, sizing_mode="stretch_width", visible=False, css_classes=["tesla-curves"],
+                                   config={"responsive": True})
         self.smoothing = pn.widgets.FloatSlider.from_param(s.param.smoothing, label="Smoothing", step=0.05, width=220)
         self.log_y = pn.widgets.Checkbox.from_param(s.param.log_y, label="log scale", align="end",
                                                     css_classes=["tesla-train-log-y"])
@@ -101,7 +102,9 @@ class TrainPage(pn.viewable.Viewer):
         fig = self.state.figure()
         if fig is not None:
             self.plot.object = fig
-        self.plot.visible = fig is not None
+            self.plot.visible = True
+        # Between two figures (a Resume starting, a new run before its first epoch) the last chart stays: a Plotly
+        # chart hidden and shown again could come back at a fraction of its width with the legend over the axes.
 
     def __panel__(self) -> Any:
         return pn.Column(

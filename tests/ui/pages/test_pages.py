@@ -87,6 +87,10 @@ def test_train_page_shows_a_failed_runs_error_and_disables_buttons(project):
     assert page.run_error.visible and "CUDA out of memory" in page.run_error.object
     assert page.plot.visible and "broken: failed" in page.plot.object.layout.title.text
     assert "epoch 1/3" in page.info.object
+    shown = page.plot.object
+    bench.train.history = None  # between two figures (a Resume starting): the chart is kept, never hidden
+    page._redraw()
+    assert page.plot.visible and page.plot.object is shown
     bench.model.epochs = 0
     assert page.launch.disabled
     page.tick()  # idle: nothing to poll
