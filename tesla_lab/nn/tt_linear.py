@@ -187,7 +187,7 @@ class TTLinear(nn.Module):
     def plans(self) -> dict[int, str]:
         """The plans used so far by batch size (rows), e.g. ``{1: 'factorized/2', 512: 'dense'}``."""
         return {
-            rows: "dense" if p.path == "dense" else f"factorized/{p.groups}" for (rows, _, _), p in self._plans.items()
+            rows: p.label for (rows, _, _), p in self._plans.items()
         }
 
     def _plan(self, rows: int, cores: list[torch.Tensor]) -> Plan:
@@ -222,7 +222,8 @@ class TTLinear(nn.Module):
         if plan.path == "dense":  # the cached W when autograd is off
             y = apply_plan(x2, cores, self.bias, plan, weight=self.weight)
         else:  # likewise the (merged) cores as matrices
-            mats = self._cached(("mats", plan.groups), cores, lambda: prepare_factorized(cores, plan.groups))
+            mats = self._cached(("mats", plan.groups, plan.cuts), cores,
+                                lambda: prepare_factorized(cores, plan.groups, plan.cuts))
             y = apply_plan(x2, cores, self.bias, plan, mats=mats)
         return y.reshape(*lead, self.out_features)
 

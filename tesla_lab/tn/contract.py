@@ -42,6 +42,7 @@ from tesla_lab.tn.cost import (
     dense_memory,
     factorized_flops,
     factorized_memory,
+    plan_ranges,
 )
 from tesla_lab.tn.pair import PairDims, pair_contract
 
@@ -139,7 +140,8 @@ def tt_contract(x: torch.Tensor, cores: Sequence[torch.Tensor], *, groups: int |
 CoreMatrix = tuple[torch.Tensor, tuple[int, int, int, int]]
 
 
-def core_matrices(cores: Sequence[torch.Tensor], groups: int | None = None) -> list[CoreMatrix]:
+def core_matrices(cores: Sequence[torch.Tensor], groups: int | None = None,
+                  cuts: tuple[int, ...] = ()) -> list[CoreMatrix]:
     """The cores (merged into ``groups`` first, if given) as the ``(n_k r_{k-1}, m_k r_k)`` matrices
     :func:`contract_matrices` multiplies by, each with its core's shape ``(r, m, n, s)``. Differentiable; a layer
     caches them for inference like the rebuilt ``W``.
@@ -150,8 +152,9 @@ def core_matrices(cores: Sequence[torch.Tensor], groups: int | None = None) -> l
     """
     cores = list(cores)
     ranges = [(k, k + 1) for k in range(len(cores))]
-    if groups is not None and groups < len(cores):
-        ranges = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], groups)
+    if cuts or (groups is not None and groups < len(cores)):
+        sizes = [int(c.shape[1]) * int(c.shape[2]) for c in cores]
+        ranges = plan_ranges(Plan("factorized", len(cuts) + 1 if cuts else int(groups or 1), cuts), sizes)
     return [_group_matrix(cores[lo:hi]) for lo, hi in ranges]
 
 
@@ -199,7 +202,7 @@ def contract_matrices(x: torch.Tensor, mats: Sequence[CoreMatrix]) -> torch.Tens
 PairMatrices = tuple[torch.Tensor, torch.Tensor, PairDims]
 
 
-def pair_matrices(cores: Sequence[torch.Tensor]) -> PairMatrices:
+def pair_matrices(cores: Sequence[torch.Tensor], cut: int | None = None) -> PairMatrices:
     """The cores merged into two balanced super-cores, laid out for :func:`tesla_lab.tn.pair.pair_contract`: the left
     one as ``(M1, N1*S)`` (a view of the merge), the right one as ``(N2, S*M2)``, and ``(M1, N1, S, M2, N2)``.
     Differentiable; a layer caches them for inference like ``W``.
@@ -210,14 +213,16 @@ def pair_matrices(cores: Sequence[torch.Tensor]) -> PairMatrices:
     ((2, 12), (6, 20), (2, 3, 4, 5, 6))
     """
     cores = list(cores)
-    (lo, h), _ = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], 2)
-    left, right = _merge(cores[lo:h]), _merge(cores[h:])
+    if cut is None:  # the balanced split
+        (_, cut), _ = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], 2)
+    left, right = _merge(cores[:cut]), _merge(cores[cut:])
     _, m1, n1, s = (int(v) for v in left.shape)
     _, m2, n2, _ = (int(v) for v in right.shape)
     return left.reshape(m1, n1 * s), right.permute(2, 0, 1, 3).reshape(n2, s * m2), (m1, n1, s, m2, n2)
 
 
-def prepare_factorized(cores: Sequence[torch.Tensor], groups: int) -> list[CoreMatrix] | PairMatrices:
+def prepare_factorized(cores: Sequence[torch.Tensor], groups: int,
+                       cuts: tuple[int, ...] = ()) -> list[CoreMatrix] | PairMatrices:
     """What the factorized plan with ``groups`` super-cores multiplies by: :func:`pair_matrices` for two groups
     (two GEMMs, no transposes), else :func:`core_matrices`. :func:`apply_plan` takes either as ``mats``.
 
@@ -227,8 +232,8 @@ def prepare_factorized(cores: Sequence[torch.Tensor], groups: int) -> list[CoreM
     (5, 3)
     """
     if groups == 2 and len(cores) >= 2:
-        return pair_matrices(cores)
-    return core_matrices(cores, groups)
+        return pair_matrices(cores, cuts[0] if cuts else None)
+    return core_matrices(cores, groups, cuts)
 
 
 def _check_path(path: str) -> str:
@@ -258,7 +263,7 @@ def apply_plan(
     if plan.path == "dense":
         return F.linear(x2, tt_matrix_full(cores) if weight is None else weight, bias)
     if mats is None:
-        mats = prepare_factorized(cores, plan.groups)
+        mats = prepare_factorized(cores, plan.groups, plan.cuts)
     if isinstance(mats, tuple):
         y = pair_contract(x2, *mats)
     else:

@@ -23,6 +23,8 @@ from tesla_lab.errors import ShapeError
 
 __all__ = [
     "Plan",
+    "plan_ranges",
+    "partition_plans",
     "candidate_plans",
     "plan_cost",
     "model_plan",
@@ -37,15 +39,48 @@ __all__ = [
 
 
 class Plan(NamedTuple):
-    """How to apply a TT-matrix: ``path`` ``'dense'`` or ``'factorized'``, and the number of (merged) cores the
-    factorized path contracts with (1 for dense).
+    """How to apply a TT-matrix: ``path`` ``'dense'`` or ``'factorized'``, the number of (merged) cores the
+    factorized path contracts with (1 for dense), and where the groups split (``cuts``: core indices; empty means
+    the balanced split of :func:`_balanced_groups`).
 
-    >>> Plan("factorized", 2)
-    Plan(path='factorized', groups=2)
+    >>> Plan("factorized", 2), Plan("factorized", 3, (2, 3))
+    (Plan(path='factorized', groups=2), Plan(path='factorized', groups=3, cuts=(2, 3)))
+    >>> plan_ranges(Plan("factorized", 3, (2, 3)), [64, 32, 28, 28, 64])
+    [(0, 2), (2, 3), (3, 5)]
     """
 
     path: str
     groups: int
+    cuts: tuple[int, ...] = ()
+
+    def __repr__(self) -> str:
+        cuts = f", cuts={self.cuts}" if self.cuts else ""
+        return f"Plan(path={self.path!r}, groups={self.groups}{cuts})"
+
+    @property
+    def label(self) -> str:
+        """``'dense'``, ``'factorized/3'`` or, with explicit cuts, ``'factorized/3@2,3'``."""
+        if self.path == "dense":
+            return "dense"
+        return f"factorized/{self.groups}" + ("@" + ",".join(map(str, self.cuts)) if self.cuts else "")
+
+
+def plan_ranges(plan: Plan, sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """The core ranges ``(lo, hi)`` the factorized ``plan`` merges, for cores with ``m_k n_k`` = ``sizes``."""
+    if plan.cuts:
+        bounds = [0, *plan.cuts, len(sizes)]
+        return list(zip(bounds[:-1], bounds[1:]))
+    return _balanced_groups(sizes, plan.groups)
+
+
+def partition_plans(d: int, groups: Sequence[int] = (2, 3)) -> list[Plan]:
+    """Every factorized plan with explicit cuts into ``groups`` consecutive ranges of ``d`` cores.
+
+    >>> [p.label for p in partition_plans(3)]
+    ['factorized/2@1', 'factorized/2@2', 'factorized/3@1,2']
+    """
+    return [Plan("factorized", g, cuts) for g in groups if 1 < g <= d
+            for cuts in itertools.combinations(range(1, d), g - 1)]
 
 
 def _split_point(sizes: Sequence[int]) -> int:
@@ -187,8 +222,8 @@ def _rebuild_cost(out_shape: Sequence[int], in_shape: Sequence[int], ranks: Sequ
 def candidate_plans(d: int) -> list[Plan]:
     """The plans worth trying for ``d`` cores: dense, every core on its own, and 2 (and 3) merged groups.
 
-    >>> [tuple(p) for p in candidate_plans(4)]
-    [('dense', 1), ('factorized', 4), ('factorized', 2), ('factorized', 3)]
+    >>> [p.label for p in candidate_plans(4)]
+    ['dense', 'factorized/4', 'factorized/2', 'factorized/3']
     """
     plans = [Plan("dense", 1), Plan("factorized", d)]
     plans += [Plan("factorized", g) for g in (2, 3) if g < d]
@@ -218,7 +253,7 @@ def plan_cost(
     if plan.path == "dense":
         gemm = 2 * batch * m * n + memory_weight * (batch * n + m * n + batch * m)
         return gemm if cached_weight else gemm + _rebuild_cost(out_shape, in_shape, ranks, 0, d, memory_weight)
-    ranges = _balanced_groups([a * b for a, b in zip(out_shape, in_shape)], plan.groups)
+    ranges = plan_ranges(plan, [a * b for a, b in zip(out_shape, in_shape)])
     outs = [math.prod(out_shape[lo:hi]) for lo, hi in ranges]
     ins = [math.prod(in_shape[lo:hi]) for lo, hi in ranges]
     rks = [ranks[lo] for lo, _ in ranges] + [ranks[d]]

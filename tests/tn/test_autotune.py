@@ -52,7 +52,9 @@ def test_autotune_0_turns_timing_off(tuned, monkeypatch):
 def test_the_measured_winner_is_cached_on_disk_and_reused(tuned, tmp_path):
     assert model_plan(SHAPE, SHAPE, RANKS, 2).path == "factorized"  # the model would not pick dense here
     assert autotune.choose_plan(cores(), 2, train=True) == Plan("dense", 1)
-    assert tuned == [sorted([Plan("dense", 1), Plan("factorized", 3), Plan("factorized", 2)])]
+    # the balanced split into 2 groups is (0), (1-2); the other split, (0-1), (2), is timed as well
+    assert tuned == [sorted([Plan("dense", 1), Plan("factorized", 3), Plan("factorized", 2),
+                             Plan("factorized", 2, (2,))])]
     data = json.loads((tmp_path / "tt_plans.json").read_text())
     (key, entry), = data["plans"].items()
     assert key == f"1x4x4x3,3x4x4x3,3x4x4x1|b2|cpu:{torch.get_num_threads()}t|float32|train|auto"
@@ -66,6 +68,28 @@ def test_the_measured_winner_is_cached_on_disk_and_reused(tuned, tmp_path):
     autotune.choose_plan(cores(), 4, train=True)
     assert len(tuned) == 3
     assert len(json.loads((tmp_path / "tt_plans.json").read_text())["plans"]) == 3
+
+
+def test_an_unbalanced_split_can_win_and_is_cached_with_its_cuts(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESLA_AUTOTUNE", "1")
+    monkeypatch.setenv("TESLA_CACHE_DIR", str(tmp_path))
+    fastest = Plan("factorized", 2, (2,))
+    monkeypatch.setattr(autotune, "measure", lambda runs, device: {p: 0.001 if p == fastest else 0.01 for p in runs})
+    autotune.clear_memory()
+    try:
+        assert autotune.choose_plan(cores(), 8, train=True) == fastest
+        entry, = json.loads((tmp_path / "tt_plans.json").read_text())["plans"].values()
+        assert entry["cuts"] == [2] and entry["ms"]["factorized/2@2"] == 1.0
+        autotune.clear_memory()  # read back from disk
+        assert autotune.choose_plan(cores(), 8, train=True) == fastest
+    finally:
+        autotune.clear_memory()
+    from tesla_lab.tn.contract import apply_plan, tt_matrix_full
+
+    cs = cores(torch.float64)
+    x = torch.randn(8, 64, dtype=torch.float64)
+    for plan in (fastest, Plan("factorized", 3, (1, 2)), Plan("factorized", 2, (1,))):
+        torch.testing.assert_close(apply_plan(x, cs, None, plan), x @ tt_matrix_full(cs).T)
 
 
 def test_a_corrupt_cache_file_is_ignored_with_a_log_and_rewritten(tuned, tmp_path, caplog):
