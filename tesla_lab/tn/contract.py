@@ -35,7 +35,6 @@ from tesla_lab.tn.cost import (
     FACTORIZED_OVERHEAD,
     MEMORY_WEIGHT,
     Plan,
-    _balanced_groups,
     _split_point,
     choose_path,
     dense_flops,
@@ -113,8 +112,7 @@ def group_cores(cores: Sequence[torch.Tensor], groups: int) -> list[torch.Tensor
     cores = list(cores)
     if groups >= len(cores):
         return cores
-    ranges = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], groups)
-    return [_merge(cores[lo:hi]) for lo, hi in ranges]
+    return [_merge(cores[lo:hi]) for lo, hi in _ranges(cores, groups)]
 
 
 def tt_contract(x: torch.Tensor, cores: Sequence[torch.Tensor], *, groups: int | None = None) -> torch.Tensor:
@@ -153,9 +151,13 @@ def core_matrices(cores: Sequence[torch.Tensor], groups: int | None = None,
     cores = list(cores)
     ranges = [(k, k + 1) for k in range(len(cores))]
     if cuts or (groups is not None and groups < len(cores)):
-        sizes = [int(c.shape[1]) * int(c.shape[2]) for c in cores]
-        ranges = plan_ranges(Plan("factorized", len(cuts) + 1 if cuts else int(groups or 1), cuts), sizes)
+        ranges = _ranges(cores, len(cuts) + 1 if cuts else int(groups or 1), cuts)
     return [_group_matrix(cores[lo:hi]) for lo, hi in ranges]
+
+
+def _ranges(cores: Sequence[torch.Tensor], groups: int, cuts: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """The core ranges a factorized plan of ``groups`` (split at ``cuts``, else balanced) merges."""
+    return plan_ranges(Plan("factorized", groups, cuts), [int(c.shape[1]) * int(c.shape[2]) for c in cores])
 
 
 def _group_matrix(cores: Sequence[torch.Tensor]) -> CoreMatrix:
@@ -213,8 +215,7 @@ def pair_matrices(cores: Sequence[torch.Tensor], cut: int | None = None) -> Pair
     ((2, 12), (6, 20), (2, 3, 4, 5, 6))
     """
     cores = list(cores)
-    if cut is None:  # the balanced split
-        (_, cut), _ = _balanced_groups([int(c.shape[1]) * int(c.shape[2]) for c in cores], 2)
+    (_, cut), _ = _ranges(cores, 2, () if cut is None else (cut,))  # None: the balanced split
     left, right = _merge(cores[:cut]), _merge(cores[cut:])
     _, m1, n1, s = (int(v) for v in left.shape)
     _, m2, n2, _ = (int(v) for v in right.shape)

@@ -31,15 +31,24 @@ from typing import Any
 
 import torch
 
+from tesla_lab.tn.autotune import _recording
+
 __all__ = ["pair_contract", "PairDims"]
 
 PairDims = tuple[int, int, int, int, int]  # (M1, N1, S, M2, N2)
 
 
-def _forward(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairDims) -> tuple[torch.Tensor, torch.Tensor]:
-    m1, n1, s, m2, n2 = dims
+def _first(x: torch.Tensor, c: torch.Tensor, dims: PairDims, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``T = x.view(B*N1, N2) @ c``: (B*N1, S*M2), which is (B, N1*S, M2) viewed; into ``out`` when given."""
+    return torch.mm(x.reshape(-1, dims[4]), c, out=out)
+
+
+def _forward(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairDims,
+             out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(y, T)``; ``T`` written into ``out`` when given."""
+    m1, n1, s, m2, _ = dims
     b = x.shape[0]
-    t = torch.mm(x.reshape(b * n1, n2), c)  # (B*N1, S*M2) == (B, N1*S, M2)
+    t = _first(x, c, dims, out)
     if b == 1:
         return torch.mm(a, t.view(n1 * s, m2)).view(1, m1 * m2), t
     y = torch.bmm(a.expand(b, m1, n1 * s), t.view(b, n1 * s, m2))  # (B, M1, M2)
@@ -78,18 +87,21 @@ def _take(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
     """
     if like.device.type != "cpu" or math.prod(shape) < WORKSPACE_MIN:
         return None
+    free = _pool().get((shape, like.dtype))
+    return free.pop() if free else like.new_empty(shape)
+
+
+def _pool() -> dict[tuple[Any, ...], list[torch.Tensor]]:
+    """This thread's free buffers by ``(shape, dtype)``, least recently used first."""
     pool = getattr(_local, "pool", None)
     if pool is None:
         pool = _local.pool = {}
-    free = pool.get((shape, like.dtype))
-    return free.pop() if free else like.new_empty(shape)
+    return pool
 
 
 def _give(buf: torch.Tensor) -> None:
     """Return a buffer from :func:`_take` to this thread's pool (at most two per shape, :data:`POOL_KEYS` shapes)."""
-    pool = getattr(_local, "pool", None)
-    if pool is None:
-        pool = _local.pool = {}
+    pool = _pool()
     key = (tuple(buf.shape), buf.dtype)
     free = pool.pop(key, [])
     if len(free) < 2:
@@ -108,14 +120,10 @@ class _PairContract(torch.autograd.Function):
             # autograd casts each gradient back to its input's dtype.
             low = torch.get_autocast_dtype(device)
             x, a, c = x.to(low), a.to(low), c.to(low)
-        m1, n1, s, m2, n2 = dims
+        _, n1, s, m2, _ = dims
         b = x.shape[0]
         buf = _take((b * n1, s * m2), x) if b > 1 else None
-        if buf is None:
-            y, t = _forward(x, a, c, dims)
-        else:
-            t = torch.mm(x.reshape(b * n1, n2), c, out=buf)
-            y = torch.bmm(a.expand(b, m1, n1 * s), t.view(b, n1 * s, m2)).view(b, m1 * m2)
+        y, t = _forward(x, a, c, dims, out=buf)
         ctx.dims = dims
         ctx.save_for_backward(x, a, c)
         # T is an intermediate, kept on ctx (not saved): the backward gives a pooled T back to the pool and clears it;
@@ -131,7 +139,7 @@ class _PairContract(torch.autograd.Function):
         b = x.shape[0]
         t = ctx.t
         if t is None:  # a second backward through a retained graph
-            t = torch.mm(x.reshape(b * n1, n2), c)
+            t = _first(x, c, dims=ctx.dims)
         need_x, need_a, need_c = ctx.needs_input_grad[:3]
         gy3 = gy.reshape(b, m1, m2)
         gx = ga = gc = buf = None
@@ -173,13 +181,6 @@ def pair_contract(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairD
 def _recorded(x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, dims: PairDims) -> torch.Tensor:
     """The same two products for a recorded graph: no Python branch on the batch size and no size computed from it,
     so a trace taken at one batch size runs at any other (ONNX MatMul broadcasts ``a`` over the batch)."""
-    m1, n1, s, m2, n2 = dims
-    t = torch.matmul(x.reshape(-1, n2), c).reshape(-1, n1 * s, m2)
+    m1, n1, s, m2, _ = dims
+    t = _first(x, c, dims).reshape(-1, n1 * s, m2)
     return torch.matmul(a, t).reshape(-1, m1 * m2)
-
-
-def _recording() -> bool:
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-        return True
-    onnx_export = getattr(torch.onnx, "is_in_onnx_export", None)
-    return bool(onnx_export is not None and onnx_export())
